@@ -1,0 +1,33 @@
+"""tinygrad_cnn: a PyTorch-like autodiff engine with first-class CNN ops, on NumPy or CuPy.
+
+    import tinygrad_cnn as tg
+    x = tg.randn(3, requires_grad=True)
+    (x * x).sum().backward()
+    x.grad  # 2 * x
+"""
+from .tensor import Tensor  # noqa: I001  (Tensor first: the op modules look it up)
+from . import autograd, backend, ops
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd.function import Function
+from .autograd.gradcheck import gradcheck, gradgradcheck
+from .backend import get_default_device, set_default_device
+from .dtypes import bool_ as bool  # noqa: A001  (tg.bool, as torch.bool)
+from .dtypes import float16, float32, float64, int8, int16, int32, int64, uint8
+from .factories import (arange, empty, empty_like, eye, from_numpy, full, full_like, linspace,
+                        manual_seed, ones, ones_like, rand, rand_like, randint, randn,
+                        randn_like, tensor, zeros, zeros_like)
+from .ops.arithmetic import (add, div, eq, floor_divide, ge, gt, le, lt, maximum, minimum, mul,
+                             ne, pow, remainder, sub)
+from .ops.elementwise import (abs, clamp, cos, exp, log, neg, relu, sigmoid, sign, sin, sqrt,
+                              tanh, where)
+from .ops.indexing import index
+from .ops.linalg import matmul
+from .ops.reduce import (amax, amin, argmax, argmin, logsumexp, max, mean, min, prod, std, sum,
+                         var)
+from .ops.shape import (broadcast_to, cat, chunk, contiguous, expand, flatten, flip, permute,
+                        reshape, split, squeeze, stack, transpose, unsqueeze)
+from . import cuda  # noqa: E402
+
+__version__ = "0.1.0"
+clip = clamp
+concat = cat

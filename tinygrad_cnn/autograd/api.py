@@ -1,0 +1,87 @@
+"""``backward`` and ``grad``: argument checking around :func:`engine.run_backward`."""
+from __future__ import annotations
+
+from .engine import run_backward
+
+
+def _as_tuple(x):
+    if x is None:
+        return None
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+def _root_gradients(op, outputs, grad_outputs):
+    from ..tensor import Tensor
+    grads = []
+    for i, t in enumerate(outputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: output {i} is a {type(t).__name__}, not a Tensor")
+        if not t.requires_grad:
+            raise RuntimeError(f"{op}: element {i} of tensors does not require grad and does "
+                               "not have a grad_fn (was it computed under no_grad, or from "
+                               "tensors without requires_grad=True?)")
+        g = grad_outputs[i] if grad_outputs is not None else None
+        if g is None:
+            if t.numel() != 1:
+                raise RuntimeError(f"{op}: grad can be implicitly created only for outputs with "
+                                   f"one element; output {i} has shape {t.shape}. Pass "
+                                   "gradient= (a tensor of that shape)")
+            g = Tensor._make(t.xp.ones(t.shape, dtype=t.dtype))
+        else:
+            if not isinstance(g, Tensor):
+                g = Tensor(g, dtype=t.dtype, device=t.device)
+            if g.shape != t.shape:
+                raise RuntimeError(f"{op}: gradient of shape {g.shape} does not match output {i} "
+                                   f"of shape {t.shape}")
+            if g.device != t.device:
+                raise RuntimeError(f"{op}: gradient on {g.device} for output {i} on {t.device}")
+            if g.dtype != t.dtype:
+                g = g.to(dtype=t.dtype)
+        grads.append(g)
+    return grads
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate gradients of ``tensors`` into the leaves' ``.grad``.
+
+    ``inputs``, when given, restricts accumulation to those tensors.
+    """
+    tensors = _as_tuple(tensors)
+    grad_tensors = _as_tuple(grad_tensors)
+    if grad_tensors is not None and len(grad_tensors) != len(tensors):
+        raise RuntimeError(f"backward: got {len(grad_tensors)} gradients for {len(tensors)} "
+                           "tensors")
+    if retain_graph is None:
+        retain_graph = create_graph
+    roots = _root_gradients("backward", tensors, grad_tensors)
+    if inputs is not None:
+        inputs = _as_tuple(inputs)
+        grads = run_backward(tensors, roots, retain_graph, create_graph, inputs=inputs,
+                             allow_unused=True)
+        from .engine import _accumulate
+        stored = set()
+        for t, g in zip(inputs, grads):
+            if g is not None:
+                _accumulate(t, g, create_graph, stored)
+        return
+    run_backward(tensors, roots, retain_graph, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """Gradients of ``outputs`` with respect to ``inputs``, as a tuple; ``.grad`` is untouched.
+
+    ``grad_outputs`` is required for outputs with more than one element. With
+    ``create_graph=True`` the results are part of a graph and can be differentiated again.
+    """
+    outputs = _as_tuple(outputs)
+    inputs = _as_tuple(inputs)
+    grad_outputs = _as_tuple(grad_outputs)
+    if grad_outputs is not None and len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"grad: got {len(grad_outputs)} grad_outputs for {len(outputs)} "
+                           "outputs")
+    if retain_graph is None:
+        retain_graph = create_graph
+    roots = _root_gradients("grad", outputs, grad_outputs)
+    return run_backward(outputs, roots, retain_graph, create_graph, inputs=inputs,
+                        allow_unused=allow_unused)

@@ -1,0 +1,70 @@
+"""Grad mode: the one piece of process-wide autograd state.
+
+``state.enabled`` is read on every op, so it is a plain attribute of a slotted object.
+"""
+from __future__ import annotations
+
+import functools
+
+
+class _GradState:
+    __slots__ = ("enabled",)
+
+    def __init__(self):
+        self.enabled = True
+
+
+state = _GradState()
+
+
+def is_grad_enabled() -> bool:
+    """True when new ops are recorded in the graph."""
+    return state.enabled
+
+
+class _GradModeContext:
+    """Context manager and decorator that sets grad mode, restoring the previous one on exit."""
+
+    _mode = True
+
+    def __enter__(self):
+        self._prev = state.enabled
+        state.enabled = self._mode
+        return self
+
+    def __exit__(self, *exc):
+        state.enabled = self._prev
+        return False
+
+    def __call__(self, fn):
+        mode = self._mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            prev = state.enabled
+            state.enabled = mode
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                state.enabled = prev
+
+        return wrapper
+
+
+class no_grad(_GradModeContext):
+    """Ops inside run without recording the graph (``with tg.no_grad():`` or ``@tg.no_grad()``)."""
+
+    _mode = False
+
+
+class enable_grad(_GradModeContext):
+    """Turns recording back on inside a ``no_grad`` region."""
+
+    _mode = True
+
+
+class set_grad_enabled(_GradModeContext):
+    """``with set_grad_enabled(flag):`` records only when ``flag`` is true."""
+
+    def __init__(self, mode: bool):
+        self._mode = bool(mode)

@@ -1,0 +1,89 @@
+"""The one narrow door between the engine and array libraries.
+
+Everything above this package asks *the data* which backend it lives on
+(:func:`get_array_module`, :func:`backend_of`) and never imports NumPy or CuPy
+for array work itself. A backend bundles:
+
+* ``xp``            the array module (``numpy`` or ``cupy``),
+* ``device(arr)``   the device string of an array (``"cpu"``, ``"cuda:0"``),
+* ``asarray``       move/convert host data onto this backend,
+* ``to_host``       copy an array to a NumPy array,
+* ``scatter_add``   ``out[index] += values`` with repeated indices accumulating,
+* ``rng``           this backend's random generator (seeded by ``manual_seed``).
+
+CuPy is imported lazily, only when a CUDA device is asked for or a CuPy array shows up.
+"""
+from __future__ import annotations
+
+import numpy as _np
+
+from . import numpy_backend
+from .device import Device, parse_device
+
+__all__ = ["Device", "parse_device", "get_array_module", "backend_of", "backend_for",
+           "manual_seed", "cuda_is_available", "cuda_device_count", "default_device",
+           "set_default_device", "get_default_device"]
+
+_NDARRAY = _np.ndarray
+_default_device = Device("cpu")
+
+
+def backend_of(arr):
+    """The backend module that owns the array ``arr`` (NumPy or CuPy)."""
+    if type(arr) is _NDARRAY or isinstance(arr, (_NDARRAY, _np.generic)):
+        return numpy_backend
+    mod = type(arr).__module__
+    if mod.startswith("cupy"):
+        from . import cupy_backend
+        return cupy_backend
+    raise TypeError(f"no backend for arrays of type {type(arr).__name__}")
+
+
+def backend_for(device) -> object:
+    """The backend module serving ``device`` (a string or :class:`Device`)."""
+    dev = parse_device(device)
+    if dev.type == "cpu":
+        return numpy_backend
+    from . import cupy_backend
+    cupy_backend.require(dev)
+    return cupy_backend
+
+
+def get_array_module(x):
+    """``numpy`` or ``cupy``, whichever holds ``x`` (a Tensor or an array)."""
+    data = getattr(x, "data", x)
+    return backend_of(data).xp
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the random generator of every backend (CuPy's only if it is already loaded)."""
+    import sys
+    numpy_backend.seed(seed)
+    if "tinygrad_cnn.backend.cupy_backend" in sys.modules:
+        sys.modules["tinygrad_cnn.backend.cupy_backend"].seed(seed)
+
+
+def cuda_is_available() -> bool:
+    from . import cupy_backend
+    return cupy_backend.device_count() > 0
+
+
+def cuda_device_count() -> int:
+    from . import cupy_backend
+    return cupy_backend.device_count()
+
+
+def set_default_device(device) -> None:
+    """Device used by factories when no ``device=`` is given (the only other global state)."""
+    global _default_device
+    dev = parse_device(device)
+    backend_for(dev)  # fail now, with the install hint, rather than at the first factory call
+    _default_device = dev
+
+
+def get_default_device() -> Device:
+    return _default_device
+
+
+def default_device() -> Device:
+    return _default_device

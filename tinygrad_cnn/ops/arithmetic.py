@@ -1,0 +1,156 @@
+"""Binary elementwise ops with NumPy broadcasting and PyTorch dtype promotion.
+
+Broadcasting needs no code in the backward rules: each closure returns the gradient in the
+broadcast output shape and the engine sums it back to the input's shape.
+"""
+from __future__ import annotations
+
+from .. import tensor as _tensor  # the module: Tensor is looked up at call time (import cycle)
+
+from ..errors import OpTypeError
+from .op_registry import const as _const, register
+
+
+
+
+@register("add", rule="gx0 = gy; gx1 = gy", promote=True)
+def add(x0, x1):
+    """Elementwise ``x0 + x1``; shapes broadcast."""
+    return x0.data + x1.data, _add_backward
+
+
+def _add_backward(gy):
+    return gy, gy
+
+
+@register("sub", rule="gx0 = gy; gx1 = -gy", promote=True)
+def sub(x0, x1):
+    """Elementwise ``x0 - x1``; shapes broadcast."""
+    if x0.dtype.kind == "b":
+        raise OpTypeError(f"sub: subtraction of bool tensors is not supported (shapes "
+                          f"{x0.shape}, {x1.shape}); use logical_xor or cast to int")
+
+    def backward(gy):
+        return gy, -gy if x1.requires_grad else None
+
+    return x0.data - x1.data, backward
+
+
+@register("mul", rule="gx0 = gy * x1; gx1 = gy * x0", promote=True)
+def mul(x0, x1):
+    """Elementwise ``x0 * x1``; shapes broadcast."""
+    def backward(gy):
+        return (gy * x1 if x0.requires_grad else None,
+                gy * x0 if x1.requires_grad else None)
+
+    return x0.data * x1.data, backward
+
+
+def div(x0, x1):
+    """True division ``x0 / x1``: integer inputs give a float32 result, as in PyTorch."""
+    Tensor = _tensor.Tensor
+    from .. import dtypes
+    dt = dtypes.result_type(x0, x1)
+    if dt.kind != "f":
+        x0 = x0.to(dtype=dtypes.default_float) if isinstance(x0, Tensor) else float(x0)
+    return _div(x0, x1)
+
+
+@register("div", rule="gx0 = gy / x1; gx1 = -gy * x0 / x1**2", promote=True)
+def _div(x0, x1):
+    xp = x0.xp
+
+    def backward(gy):
+        gx0 = gy / x1
+        return (gx0 if x0.requires_grad else None,
+                -gx0 * x0 / x1 if x1.requires_grad else None)
+
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        return x0.data / x1.data, backward
+
+
+@register("floor_divide", rule="not differentiable (integer-valued)", promote=True,
+          differentiable=False)
+def floor_divide(x0, x1):
+    """``x0 // x1`` rounding toward minus infinity (as Python and PyTorch)."""
+    xp = x0.xp
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        return xp.floor_divide(x0.data, x1.data), None
+
+
+@register("remainder", rule="gx0 = gy; gx1 = -gy * floor(x0 / x1)", promote=True)
+def remainder(x0, x1):
+    """``x0 % x1`` with the sign of the divisor (Python's and PyTorch's convention)."""
+    xp = x0.xp
+
+    def backward(gy):
+        q = _const(xp.floor_divide(x0.data, x1.data))
+        return gy, (-gy * q if x1.requires_grad else None)
+
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        return xp.remainder(x0.data, x1.data), backward
+
+
+@register("pow", rule="gx0 = gy * x1 * x0**(x1-1) (0 where x1 == 0); "
+                      "gx1 = gy * y * log(x0) (0 where x0 == 0 and x1 >= 0)", promote=True)
+def pow(x0, x1):
+    """Elementwise ``x0 ** x1``; shapes broadcast."""
+    from .elementwise import log, where
+    xp = x0.xp
+    if x0.dtype.kind in "iu" and x1.dtype.kind in "iu" and (x1.data < 0).any():
+        raise ValueError("integers to negative integer powers are not allowed")
+
+    def backward(gy):
+        gx0 = gx1 = None
+        if x0.requires_grad:
+            zero = _const(x1.data == 0)
+            gx0 = where(zero, 0.0, gy * x1 * x0 ** (x1 - 1))
+        if x1.requires_grad:
+            mask = _const((x0.data == 0) & (x1.data >= 0))
+            gx1 = where(mask, 0.0, gy * x0 ** x1 * log(x0))
+        return gx0, gx1
+
+    with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return xp.power(x0.data, x1.data), backward
+
+
+@register("maximum", rule="gy goes to the larger input; split evenly on ties", promote=True)
+def maximum(x0, x1):
+    """Elementwise maximum (NaN propagates); shapes broadcast."""
+    return _minmax_forward(x0, x1, x0.xp.maximum, lambda a, b: a > b)
+
+
+@register("minimum", rule="gy goes to the smaller input; split evenly on ties", promote=True)
+def minimum(x0, x1):
+    """Elementwise minimum (NaN propagates); shapes broadcast."""
+    return _minmax_forward(x0, x1, x0.xp.minimum, lambda a, b: a < b)
+
+
+def _minmax_forward(x0, x1, fn, wins):
+    def backward(gy):
+        a, b = x0.data, x1.data
+        dt = gy.dtype
+        # the winner takes gy, a tie splits it in half (PyTorch's rule)
+        w0 = wins(a, b) + 0.5 * (a == b)
+        w1 = wins(b, a) + 0.5 * (a == b)
+        return (gy * _const(w0.astype(dt)) if x0.requires_grad else None,
+                gy * _const(w1.astype(dt)) if x1.requires_grad else None)
+
+    return fn(x0.data, x1.data), backward
+
+
+def _comparison(name, ufunc):
+    @register(name, rule="not differentiable (bool result)", promote=True, differentiable=False)
+    def compare(x0, x1):
+        return getattr(x0.xp, ufunc)(x0.data, x1.data), None
+
+    compare.__doc__ = f"Elementwise ``{name}`` comparison; returns a bool tensor."
+    return compare
+
+
+eq = _comparison("eq", "equal")
+ne = _comparison("ne", "not_equal")
+lt = _comparison("lt", "less")
+le = _comparison("le", "less_equal")
+gt = _comparison("gt", "greater")
+ge = _comparison("ge", "greater_equal")

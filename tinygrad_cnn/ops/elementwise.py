@@ -1,0 +1,171 @@
+"""Unary elementwise math, activations, clamp and where.
+
+Rules that are cheaper from the output (exp, tanh, sigmoid, sqrt) declare
+``saves_output=True``: the engine hands the closure the output as a tensor that is still
+connected to the graph, so the rule stays differentiable without a reference cycle.
+"""
+from __future__ import annotations
+
+from .. import tensor as _tensor  # the module: Tensor is looked up at call time (import cycle)
+
+from .. import dtypes
+from ..errors import OpTypeError, OpValueError
+from .checks import check_float
+from .op_registry import const as _const, register
+
+
+
+
+def _float_input(op, x):
+    """PyTorch computes float functions of integer tensors in the default float dtype."""
+    if x.dtype.kind != "f":
+        return x.data.astype(dtypes.default_float)
+    return x.data
+
+
+@register("neg", rule="gx = -gy")
+def neg(x):
+    """``-x``."""
+    if x.dtype.kind == "b":
+        raise OpTypeError(f"neg: negation of a bool tensor (shape {x.shape}) is not supported")
+    return -x.data, lambda gy: -gy
+
+
+@register("abs", rule="gx = gy * sign(x)")
+def abs(x):
+    """``|x|``; the gradient at 0 is 0."""
+    def backward(gy):
+        return gy * _const(x.xp.sign(x.data))
+
+    return x.xp.abs(x.data), backward
+
+
+@register("sign", rule="gx = 0", differentiable=False)
+def sign(x):
+    """-1, 0 or 1 elementwise (not differentiable: its derivative is zero almost everywhere)."""
+    return x.xp.sign(x.data), None
+
+
+@register("exp", rule="gx = gy * y", saves_output=True)
+def exp(x):
+    """``e**x``."""
+    return x.xp.exp(_float_input("exp", x)), lambda gy, y: gy * y
+
+
+@register("log", rule="gx = gy / x")
+def log(x):
+    """Natural logarithm (``-inf`` at 0, NaN below, as PyTorch)."""
+    xp = x.xp
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        return xp.log(_float_input("log", x)), lambda gy: gy / x
+
+
+@register("sqrt", rule="gx = gy / (2 * y)", saves_output=True)
+def sqrt(x):
+    """Square root."""
+    xp = x.xp
+    with xp.errstate(invalid="ignore"):
+        return xp.sqrt(_float_input("sqrt", x)), lambda gy, y: gy / (2 * y)
+
+
+@register("sin", rule="gx = gy * cos(x)")
+def sin(x):
+    """Sine."""
+    return x.xp.sin(_float_input("sin", x)), lambda gy: gy * cos(x)
+
+
+@register("cos", rule="gx = -gy * sin(x)")
+def cos(x):
+    """Cosine."""
+    return x.xp.cos(_float_input("cos", x)), lambda gy: -gy * sin(x)
+
+
+@register("tanh", rule="gx = gy * (1 - y**2)", saves_output=True)
+def tanh(x):
+    """Hyperbolic tangent."""
+    return x.xp.tanh(_float_input("tanh", x)), lambda gy, y: gy * (1 - y * y)
+
+
+@register("sigmoid", rule="gx = gy * y * (1 - y)", saves_output=True)
+def sigmoid(x):
+    """Logistic function ``1 / (1 + exp(-x))``, computed without overflow for large ``|x|``."""
+    xp = x.xp
+    v = _float_input("sigmoid", x)
+    # exp of a non-positive number never overflows: pick the form per sign
+    e = xp.exp(-xp.abs(v))
+    y = xp.where(v >= 0, 1 / (1 + e), e / (1 + e)).astype(v.dtype, copy=False)
+    return y, lambda gy, y: gy * y * (1 - y)
+
+
+@register("relu", rule="gx = gy where x > 0, else 0")
+def relu(x):
+    """``max(x, 0)``; the gradient at 0 is 0 (as PyTorch)."""
+    def backward(gy):
+        return gy * _const((x.data > 0).astype(gy.dtype))
+
+    return x.xp.maximum(x.data, 0).astype(x.dtype, copy=False), backward
+
+
+@register("clamp", rule="gx = gy where min <= x <= max, else 0")
+def _clamp(x, *, min=None, max=None):
+    xp = x.xp
+    y = x.data
+    if min is not None:
+        y = xp.maximum(y, xp.asarray(min, dtype=x.dtype))
+    if max is not None:
+        y = xp.minimum(y, xp.asarray(max, dtype=x.dtype))
+
+    def backward(gy):
+        keep = xp.ones(x.shape, dtype=bool)
+        if min is not None:
+            keep &= x.data >= min
+        if max is not None:
+            keep &= x.data <= max
+        return gy * _const(keep.astype(gy.dtype))
+
+    return (y if y is not x.data else y.copy()), backward
+
+
+def clamp(x, min=None, max=None):
+    """Limit ``x`` to ``[min, max]`` (either may be None; not both)."""
+    if min is None and max is None:
+        raise OpValueError("clamp: at least one of min and max must be given")
+    for name, v in (("min", min), ("max", max)):
+        if v is not None and not isinstance(v, (int, float)):
+            raise OpTypeError(f"clamp: {name} must be a number, got {type(v).__name__}")
+    return _clamp(x, min=min, max=max)
+
+
+def where(condition, x0, x1):
+    """``x0`` where ``condition`` else ``x1``; all three broadcast, x0/x1 promote."""
+    Tensor = _tensor.Tensor
+    from .op_registry import promote_operands
+    if not isinstance(x0, Tensor) and not isinstance(x1, Tensor):
+        if not isinstance(condition, Tensor):
+            raise OpTypeError("where: expected at least one Tensor argument")
+        x0 = Tensor._make(condition.xp.asarray(x0, dtype=dtypes.result_type(x0, x1)))
+    x0, x1 = promote_operands("where", (x0, x1))
+    if not isinstance(condition, Tensor):
+        condition = Tensor(condition, device=x0.device)
+    if condition.dtype.kind != "b":
+        raise OpTypeError(f"where: condition must be a bool tensor, got {condition.dtype}")
+    return _where(x0, x1, condition)
+
+
+@register("where", rule="gx0 = gy where cond, else 0; gx1 = gy where not cond, else 0")
+def _where(x0, x1, condition):
+    # condition is the last input and gets no gradient (it is a bool tensor)
+    xp = x0.xp
+    c = condition.data
+
+    def backward(gy):
+        zero = _const(xp.zeros((), dtype=gy.dtype))
+        cond = _const(c)
+        return (_where(gy, zero, cond) if x0.requires_grad else None,
+                _where(zero, gy, cond) if x1.requires_grad else None, None)
+
+    return xp.where(c, x0.data, x1.data), backward
+
+
+__all__ = ["neg", "abs", "sign", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu",
+           "clamp", "where", "check_float"]

@@ -1,0 +1,185 @@
+"""The op registry: every differentiable op is declared once, here is how.
+
+An op is a function decorated with :func:`register`. It receives its tensor inputs as
+:class:`~tinygrad_cnn.tensor.Tensor` positional arguments and its hyper-parameters as keywords,
+checks them, computes the forward on backend arrays (``x.data`` with ``xp = x.xp``) and returns
+``(y, backward)`` where ``backward`` is a closure right below the forward::
+
+    @register("mul", rule="gx0 = gy * x1; gx1 = gy * x0", promote=True)
+    def mul(x0, x1):
+        def backward(gy):
+            return gy * x1, gy * x0
+        return x0.data * x1.data, backward
+
+The closure is pure: it gets the output gradient ``gy`` (a Tensor) and returns one gradient
+per input (``None`` where there is none), written with Tensor ops so it can itself be
+differentiated. It captures what it needs, never the output tensor; an op whose rule needs
+its output says ``saves_output=True`` and its closure is called as ``backward(gy, y)``.
+The engine sums broadcast gradients back to the input shape and casts them to its dtype.
+
+``registry`` maps names to :class:`OpDef` entries; ``rule`` is the backward rule in words,
+shown by the graph viewer and the docs.
+"""
+from __future__ import annotations
+
+from .. import tensor as _tensor  # the module: Tensor is looked up at call time (import cycle)
+
+import numpy as _np
+
+from .. import dtypes
+from ..autograd import grad_mode as _gm
+from ..autograd.graph import Node
+from ..errors import OpError, OpRuntimeError, OpTypeError, OpValueError, OpIndexError
+
+registry: dict = {}
+
+_grad_state = _gm.state
+_ndarray = _np.ndarray
+
+
+class OpDef:
+    """A registry entry; calling it applies the op (recording it when grad is on)."""
+
+    __slots__ = ("name", "forward", "rule", "saves_output", "differentiable", "promote",
+                 "__dict__")
+
+    def __init__(self, name, forward, rule, saves_output, differentiable, promote):
+        self.name = name
+        self.forward = forward
+        self.rule = rule
+        self.saves_output = saves_output
+        self.differentiable = differentiable
+        self.promote = promote
+        self.__doc__ = forward.__doc__
+        self.__wrapped__ = forward
+
+    def __call__(self, *inputs, **params):
+        return apply(self, inputs, params)
+
+    def __repr__(self):
+        return f"<op {self.name}: {self.rule}>"
+
+
+def register(name, rule, *, saves_output=False, differentiable=True, promote=False):
+    """Declare an op. See the module docstring for the contract of the decorated function.
+
+    Args:
+        name: registry name, shown as ``grad_fn.name`` and in graphs.
+        rule: the backward rule in words (e.g. ``"gx = gy * y"``).
+        saves_output: the closure needs the output; it is called as ``backward(gy, y)``.
+        differentiable: ``False`` for ops with integer/bool results (no graph node).
+        promote: elementwise op: inputs are brought to PyTorch's common dtype first.
+    """
+    if name in registry:
+        raise ValueError(f"op {name!r} is registered twice")
+
+    def deco(fn):
+        op = OpDef(name, fn, rule, saves_output, differentiable, promote)
+        registry[name] = op
+        return op
+
+    return deco
+
+
+def _to_tensors(op, inputs):
+    """Tensors for every positional input; scalars and arrays become constants."""
+    if op.promote:
+        return promote_operands(op.name, inputs)
+    Tensor = _tensor.Tensor
+    ref = _first_tensor(op.name, inputs)
+    return tuple(v if isinstance(v, Tensor) else Tensor(v, device=ref.device) for v in inputs)
+
+
+def _first_tensor(name, values):
+    Tensor = _tensor.Tensor
+    for v in values:
+        if isinstance(v, Tensor):
+            return v
+    raise OpTypeError(f"{name}: expected at least one Tensor input, got "
+                      f"{', '.join(type(v).__name__ for v in values)}")
+
+
+def promote_operands(name, values):
+    """Tensors of PyTorch's common dtype for ``values`` (Tensors and Python numbers).
+
+    A tensor that must change dtype goes through the recorded ``to`` op, so its gradient is
+    cast back; a number becomes a constant on the first tensor's device.
+    """
+    Tensor = _tensor.Tensor
+    ref = _first_tensor(name, values)
+    for v in values:
+        if not isinstance(v, (Tensor, int, float, bool)) and not _is_number(v):
+            raise OpTypeError(f"{name}: unsupported operand type {type(v).__name__}; "
+                              "expected Tensor or number")
+    dt = dtypes.result_type(*values)
+    return tuple((v if v.dtype == dt else v.to(dtype=dt)) if isinstance(v, Tensor)
+                 else Tensor._make(ref.xp.asarray(v, dtype=dt)) for v in values)
+
+
+def _is_number(v):
+    return isinstance(v, (_np.number, _np.bool_))
+
+
+def apply(op, inputs, params):
+    """Run ``op`` on ``inputs`` and, when grad is on and an input requires it, record a Node."""
+    Tensor = _tensor.Tensor
+    # fast path: Tensors only (and, for promoting ops, two of one dtype): the common case
+    if op.promote:
+        if not (len(inputs) == 2 and isinstance(inputs[0], Tensor)
+                and isinstance(inputs[1], Tensor) and inputs[0].data.dtype == inputs[1].data.dtype):
+            inputs = _to_tensors(op, inputs)
+    else:
+        for v in inputs:
+            if not isinstance(v, Tensor):
+                inputs = _to_tensors(op, inputs)
+                break
+    if len(inputs) > 1:
+        _check_devices(op, inputs)
+    try:
+        y, backward = op.forward(*inputs, **params)
+    except OpError:
+        raise
+    except (ValueError, TypeError, IndexError, RuntimeError) as exc:
+        shapes = ", ".join(str(t.shape) for t in inputs)
+        kind = {ValueError: OpValueError, TypeError: OpTypeError,
+                IndexError: OpIndexError}.get(type(exc), OpRuntimeError)
+        raise kind(f"{op.name}: {exc} (input shapes: {shapes})") from exc
+    if type(y) is not _ndarray and isinstance(y, _np.generic):
+        y = _np.asarray(y)  # NumPy reductions of 0-d arrays return scalars
+    if not (op.differentiable and _grad_state.enabled):
+        return Tensor._make(y)
+    edges = []
+    any_grad = False
+    for t in inputs:
+        if t.requires_grad:
+            any_grad = True
+            fn = t.grad_fn
+            edges.append((t, 0) if fn is None else (fn, t._output_nr))
+        else:
+            edges.append(None)
+    if not any_grad:
+        return Tensor._make(y)
+    node = Node(op, backward, tuple(edges), tuple((t.data.shape, t.data.dtype) for t in inputs),
+                ((y.shape, y.dtype),), y if op.saves_output else None)
+    return Tensor._make(y, node, True)
+
+
+def _check_devices(op, inputs):
+    t0 = type(inputs[0].data)
+    for t in inputs[1:]:
+        if type(t.data) is not t0 or (t0 is not _ndarray and t.device != inputs[0].device):
+            devs = ", ".join(f"input {i} on {t.device}" for i, t in enumerate(inputs))
+            raise OpRuntimeError(f"{op.name}: expected all tensors on one device, got {devs}")
+
+
+def const(arr):
+    """A constant tensor (no graph) around an array computed inside an op."""
+    return _tensor.Tensor._make(arr)
+
+
+def rules_table() -> str:
+    """Markdown table of every registered op and its backward rule (for docs and viewers)."""
+    lines = ["| op | backward rule |", "|---|---|"]
+    for name in sorted(registry):
+        lines.append(f"| `{name}` | {registry[name].rule} |")
+    return "\n".join(lines)

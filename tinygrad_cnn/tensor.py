@@ -1,0 +1,323 @@
+"""The Tensor: a backend array plus its place in the autograd graph.
+
+A tensor made by the user is a *leaf* (``grad_fn is None``); a tensor made by a recorded op
+holds that op's :class:`~tinygrad_cnn.autograd.graph.Node` as ``grad_fn``. The op methods
+(``t + u``, ``t.sum()``, ...) come from :class:`~tinygrad_cnn.tensor_methods.TensorMethods`,
+where each forwards to the op family module that declares the op once.
+"""
+from __future__ import annotations
+
+import numpy as _np
+
+from . import dtypes as _dt
+from .autograd import grad_mode as _gm
+from .backend import backend_for, backend_of, default_device, parse_device
+from .tensor_methods import TensorMethods
+
+_ndarray = _np.ndarray
+
+
+def _as_array(data, dtype, device):
+    """Backend array for user data, with PyTorch's dtype rules for Python data."""
+    if isinstance(data, Tensor):
+        arr = data.data
+    elif isinstance(data, _ndarray) or type(data).__module__.startswith("cupy"):
+        arr = data
+    elif isinstance(data, _np.generic):
+        arr = _np.asarray(data)
+    else:
+        try:
+            arr = _np.asarray(data)
+        except ValueError as exc:
+            raise ValueError(f"tensor: cannot make a tensor from {type(data).__name__}: {exc}") \
+                from None
+        if arr.dtype == object or arr.dtype.kind in "USc":
+            raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} data "
+                            f"(got a NumPy array of dtype {arr.dtype}; nested lists must be "
+                            "rectangular and numeric)")
+        if dtype is None:  # Python floats are float32, ints int64 (PyTorch's defaults)
+            if arr.dtype.kind == "f":
+                dtype = _dt.default_float
+            elif arr.dtype.kind in "iu":
+                dtype = _dt.default_int
+    dev = parse_device(device) if device is not None else (
+        backend_of(arr).device(arr) if not isinstance(data, (list, tuple, int, float, bool))
+        else default_device())
+    be = backend_for(dev)
+    if backend_of(arr) is not be or be.device(arr) != dev:
+        arr = be.asarray(arr, device=dev)
+    dtype = _dt.as_dtype(dtype)
+    if dtype is not None and arr.dtype != dtype:
+        arr = arr.astype(dtype)
+    return arr
+
+
+class Tensor(TensorMethods):
+    """An n-dimensional array that records the ops applied to it.
+
+    Args:
+        data: scalar, nested list, NumPy/CuPy array or Tensor (copied).
+        requires_grad: record ops on this tensor and accumulate its ``.grad``.
+        dtype: NumPy dtype (default: float32 for Python floats, int64 for ints, else kept).
+        device: ``"cpu"`` or ``"cuda[:N]"`` (default: the data's device / the default device).
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_output_nr", "_hooks",
+                 "__weakref__")
+    __array_ufunc__ = None  # numpy defers ``array * tensor`` to Tensor.__rmul__
+    __hash__ = object.__hash__  # identity hash: tensors go in sets and dict keys
+
+    def __init__(self, data, requires_grad=False, dtype=None, device=None):
+        arr = _as_array(data, dtype, device)
+        if arr is data or (isinstance(data, Tensor) and arr is data.data):
+            arr = arr.copy()
+        self.data = arr
+        self.grad = None
+        self.grad_fn = None
+        self._output_nr = 0
+        self._hooks = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _make(cls, data, grad_fn=None, requires_grad=False):
+        """Wrap an array the engine produced (no copy, no checks): the hot path."""
+        if type(data) is not _ndarray and isinstance(data, _np.generic):
+            data = _np.asarray(data)  # NumPy reductions of 0-d arrays return scalars
+        t = object.__new__(cls)
+        t.data = data
+        t.grad = None
+        t.grad_fn = grad_fn
+        t.requires_grad = requires_grad
+        t._output_nr = 0
+        t._hooks = None
+        return t
+
+    # ------------------------------------------------------------ properties
+    shape = property(lambda self: self.data.shape, doc="The size of each dim, a tuple.")
+    ndim = property(lambda self: self.data.ndim, doc="Number of dims.")
+    dtype = property(lambda self: self.data.dtype, doc="The NumPy dtype.")
+    is_leaf = property(lambda self: self.grad_fn is None,
+                       doc="True for tensors made by the user rather than by a recorded op.")
+
+    @property
+    def backend(self):
+        """The backend module serving this tensor's array (see ``tinygrad_cnn.backend``)."""
+        return backend_of(self.data)
+
+    @property
+    def xp(self):
+        """``numpy`` or ``cupy``: the array module of ``.data``."""
+        return _np if type(self.data) is _ndarray else backend_of(self.data).xp
+
+    @property
+    def device(self):
+        """``"cpu"`` or ``"cuda:N"`` (a str subclass with ``.type`` and ``.index``)."""
+        return backend_of(self.data).device(self.data)
+
+    def size(self, dim=None):
+        """The shape, or the size of one dim."""
+        if dim is None:
+            return self.data.shape
+        from .ops.checks import canonical_dim
+        return self.data.shape[canonical_dim("size", dim, self.ndim, self.shape)]
+
+    def dim(self):
+        return self.data.ndim
+
+    def numel(self):
+        return int(self.data.size)
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
+    # ------------------------------------------------------------ conversions
+    def numpy(self):
+        """A host NumPy copy of the data (any device)."""
+        return self.backend.to_host(self.data)
+
+    def __array__(self, dtype=None, copy=None):
+        if type(self.data) is not _ndarray:
+            raise TypeError(f"can't convert a {self.device} tensor to a NumPy array implicitly; "
+                            "use .numpy() or .cpu() first")
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: a tensor with {self.data.size} elements (shape "
+                             f"{self.shape}) cannot be converted to a Python scalar")
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"the truth value of a tensor with {self.data.size} elements "
+                               f"(shape {self.shape}) is ambiguous; use .any() or .all()")
+        return bool(self.item())
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.dtype.kind not in "iub" or self.data.size != 1:
+            raise TypeError(f"only one-element integer tensors can be used as an index, got "
+                            f"{self.dtype} of shape {self.shape}")
+        return int(self.item())
+
+    def to(self, *args, dtype=None, device=None):
+        """Cast and/or move: ``t.to("cuda")``, ``t.to(tg.float64)``, ``t.to(device, dtype)``.
+
+        Returns ``self`` when nothing changes; otherwise the move is recorded, so the
+        gradient comes back in this tensor's dtype and device.
+        """
+        for a in args:
+            if isinstance(a, str):
+                device = a
+            elif isinstance(a, Tensor):
+                device, dtype = a.device, a.dtype
+            else:
+                dtype = a
+        dtype = _dt.as_dtype(dtype)
+        dev = parse_device(device) if device is not None else None
+        if (dtype is None or dtype == self.dtype) and (dev is None or dev == self.device):
+            return self
+        from .ops.conversion import to
+        return to(self, dtype=dtype, device=dev)
+
+    def cpu(self):
+        return self.to(device="cpu")
+
+    def cuda(self, device=None):
+        return self.to(device="cuda" if device is None else
+                       (device if isinstance(device, str) else f"cuda:{device}"))
+
+    def float(self):
+        return self.to(dtype=_dt.float32)
+
+    def double(self):
+        return self.to(dtype=_dt.float64)
+
+    def half(self):
+        return self.to(dtype=_dt.float16)
+
+    def long(self):
+        return self.to(dtype=_dt.int64)
+
+    def int(self):
+        return self.to(dtype=_dt.int32)
+
+    def bool(self):
+        return self.to(dtype=_dt.bool_)
+
+    def type_as(self, other):
+        return self.to(dtype=other.dtype)
+
+    # ------------------------------------------------------------ autograd
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
+
+        ``gradient`` (same shape as self) is required unless self has one element.
+        ``retain_graph`` (default: ``create_graph``) keeps the saved tensors for another
+        backward; ``create_graph`` records the backward pass for higher derivatives.
+        """
+        from .autograd.api import backward
+        backward((self,), None if gradient is None else (gradient,), retain_graph,
+                 create_graph, inputs=inputs)
+
+    def detach(self):
+        """The same data as a new leaf that does not require grad."""
+        return Tensor._make(self.data)
+
+    def detach_(self):
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` on a leaf (floating point tensors only)."""
+        if self.grad_fn is not None and not requires_grad:
+            raise RuntimeError("requires_grad_: you can only change requires_grad of leaf "
+                               "tensors; use .detach() for a non-leaf")
+        if requires_grad and self.dtype.kind != "f":
+            raise RuntimeError(f"requires_grad_: only floating point tensors can require "
+                               f"gradients, got dtype {self.dtype} (shape {self.shape})")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self):
+        """Keep ``.grad`` for this non-leaf tensor after backward (a no-op on leaves)."""
+        import weakref
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: can't retain_grad on a tensor that has "
+                               "requires_grad=False")
+        if self.grad_fn is not None:
+            node = self.grad_fn
+            if node.retained is None:
+                node.retained = {}
+            node.retained[self._output_nr] = weakref.ref(self)
+
+    @property
+    def retains_grad(self):
+        node = self.grad_fn
+        return bool(node is not None and node.retained and self._output_nr in node.retained)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a non-None return
+        value replaces the gradient. Returns a handle with ``.remove()``."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that "
+                               "doesn't require gradient")
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        else:
+            self.grad_fn.register_hook(self._output_nr, hook)
+            hooks = self.grad_fn.tensor_hooks[self._output_nr]
+        hooks.append(hook) if hook not in hooks else None
+        return _HookHandle(hooks, hook)
+
+    # ------------------------------------------------------------ display
+    def __repr__(self):
+        xp_data = self.numpy() if type(self.data) is not _ndarray else self.data
+        body = _np.array2string(xp_data, separator=", ", prefix="tensor(", precision=4)
+        extras = []
+        if self.device != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self.dtype not in (_dt.float32, _dt.int64, _dt.bool_):
+            extras.append(f"dtype={self.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.name}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    def __format__(self, spec):
+        if self.data.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return repr(self)
+
+
+class _HookHandle:
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)

@@ -1,0 +1,131 @@
+"""Tensor's op methods and operators, PyTorch-style, each forwarding to its op family.
+
+Kept apart from ``tensor.py`` so that file is about the tensor itself (data, graph,
+conversions); the op modules reach ``Tensor`` through ``tinygrad_cnn.tensor`` at call time.
+"""
+from __future__ import annotations
+
+from .ops import arithmetic as _ar
+from .ops import elementwise as _ew
+from .ops import indexing as _ix
+from .ops import linalg as _la
+from .ops import reduce as _rd
+from .ops import shape as _sh
+
+
+class TensorMethods:
+    """Arithmetic, math, reductions, shape ops and indexing as Tensor methods."""
+
+    __slots__ = ()
+
+    # arithmetic (reflected forms let Python numbers and arrays sit on the left)
+    def __add__(self, other): return _ar.add(self, other)
+    def __radd__(self, other): return _ar.add(other, self)
+    def __sub__(self, other): return _ar.sub(self, other)
+    def __rsub__(self, other): return _ar.sub(other, self)
+    def __mul__(self, other): return _ar.mul(self, other)
+    def __rmul__(self, other): return _ar.mul(other, self)
+    def __truediv__(self, other): return _ar.div(self, other)
+    def __rtruediv__(self, other): return _ar.div(other, self)
+    def __floordiv__(self, other): return _ar.floor_divide(self, other)
+    def __rfloordiv__(self, other): return _ar.floor_divide(other, self)
+    def __mod__(self, other): return _ar.remainder(self, other)
+    def __rmod__(self, other): return _ar.remainder(other, self)
+    def __pow__(self, other): return _ar.pow(self, other)
+    def __rpow__(self, other): return _ar.pow(other, self)
+    def __matmul__(self, other): return _la.matmul(self, other)
+    def __rmatmul__(self, other): return _la.matmul(other, self)
+    def __neg__(self): return _ew.neg(self)
+    def __pos__(self): return self
+    def __abs__(self): return _ew.abs(self)
+    def __eq__(self, other): return _ar.eq(self, other)
+    def __ne__(self, other): return _ar.ne(self, other)
+    def __lt__(self, other): return _ar.lt(self, other)
+    def __le__(self, other): return _ar.le(self, other)
+    def __gt__(self, other): return _ar.gt(self, other)
+    def __ge__(self, other): return _ar.ge(self, other)
+
+    def add(self, other, alpha=1):
+        return _ar.add(self, other if alpha == 1 else _ar.mul(other, alpha))
+
+    def sub(self, other, alpha=1):
+        return _ar.sub(self, other if alpha == 1 else _ar.mul(other, alpha))
+
+    def mul(self, other): return _ar.mul(self, other)
+    def div(self, other): return _ar.div(self, other)
+    def pow(self, exponent): return _ar.pow(self, exponent)
+    def maximum(self, other): return _ar.maximum(self, other)
+    def minimum(self, other): return _ar.minimum(self, other)
+    def eq(self, other): return _ar.eq(self, other)
+    def ne(self, other): return _ar.ne(self, other)
+    def lt(self, other): return _ar.lt(self, other)
+    def le(self, other): return _ar.le(self, other)
+    def gt(self, other): return _ar.gt(self, other)
+    def ge(self, other): return _ar.ge(self, other)
+
+    # elementwise math
+    def neg(self): return _ew.neg(self)
+    def abs(self): return _ew.abs(self)
+    def sign(self): return _ew.sign(self)
+    def exp(self): return _ew.exp(self)
+    def log(self): return _ew.log(self)
+    def sqrt(self): return _ew.sqrt(self)
+    def sin(self): return _ew.sin(self)
+    def cos(self): return _ew.cos(self)
+    def tanh(self): return _ew.tanh(self)
+    def sigmoid(self): return _ew.sigmoid(self)
+    def relu(self): return _ew.relu(self)
+    def clamp(self, min=None, max=None): return _ew.clamp(self, min, max)
+    clip = clamp
+
+    # reductions
+    def sum(self, dim=None, keepdim=False): return _rd.sum(self, dim, keepdim)
+    def mean(self, dim=None, keepdim=False): return _rd.mean(self, dim, keepdim)
+    def prod(self, dim=None, keepdim=False): return _rd.prod(self, dim, keepdim)
+    def max(self, dim=None, keepdim=False): return _rd.max(self, dim, keepdim)
+    def min(self, dim=None, keepdim=False): return _rd.min(self, dim, keepdim)
+    def amax(self, dim=(), keepdim=False): return _rd.amax(self, dim, keepdim)
+    def amin(self, dim=(), keepdim=False): return _rd.amin(self, dim, keepdim)
+    def argmax(self, dim=None, keepdim=False): return _rd.argmax(self, dim, keepdim)
+    def argmin(self, dim=None, keepdim=False): return _rd.argmin(self, dim, keepdim)
+    def logsumexp(self, dim, keepdim=False): return _rd.logsumexp(self, dim, keepdim)
+
+    def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
+        return _rd.var(self, dim, unbiased, keepdim, correction=correction)
+
+    def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
+        return _rd.std(self, dim, unbiased, keepdim, correction=correction)
+
+    def any(self): return bool(self.data.any())
+    def all(self): return bool(self.data.all())
+
+    # shape
+    def reshape(self, *shape): return _sh.reshape(self, *shape)
+    def view(self, *shape): return _sh.reshape(self, *shape)
+    def view_as(self, other): return _sh.reshape(self, other.shape)
+    def reshape_as(self, other): return _sh.reshape(self, other.shape)
+    def flatten(self, start_dim=0, end_dim=-1): return _sh.flatten(self, start_dim, end_dim)
+    def transpose(self, dim0, dim1): return _sh.transpose(self, dim0, dim1)
+    def permute(self, *dims): return _sh.permute(self, *dims)
+    def squeeze(self, dim=None): return _sh.squeeze(self, dim)
+    def unsqueeze(self, dim): return _sh.unsqueeze(self, dim)
+    def expand(self, *sizes): return _sh.expand(self, *sizes)
+    def expand_as(self, other): return _sh.expand(self, *other.shape)
+    def broadcast_to(self, shape): return _sh.broadcast_to(self, shape)
+    def contiguous(self): return _sh.contiguous(self)
+    def clone(self): return _sh.clone(self)
+    def flip(self, dims): return _sh.flip(self, dims)
+    def split(self, split_size, dim=0): return _sh.split(self, split_size, dim)
+    def chunk(self, chunks, dim=0): return _sh.chunk(self, chunks, dim)
+    def matmul(self, other): return _la.matmul(self, other)
+    def __getitem__(self, index): return _ix.index(self, index)
+
+    @property
+    def T(self):
+        """Dims reversed (the transpose of a matrix)."""
+        return self if self.ndim < 2 else _sh.permute(self, *range(self.ndim - 1, -1, -1))
+
+    @property
+    def mT(self):
+        """The last two dims swapped (a batch of transposed matrices)."""
+        return _sh.transpose(self, -2, -1)
