@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import grad_mode
 
 
 class GradcheckError(RuntimeError):
@@ -27,12 +26,12 @@ def _numeric_column(fn, inputs, x, flat_index, eps, out_index):
     """d(outputs)/d(x.flat[flat_index]) by central differences, all outputs flattened."""
     flat = x.data.reshape(-1)  # a view: inputs are contiguous copies (see gradcheck)
     orig = flat[flat_index].copy()
-    with grad_mode.no_grad():
-        flat[flat_index] = orig + eps
-        plus = _outputs(fn, inputs)[out_index].numpy().astype(np.float64).reshape(-1)
-        flat[flat_index] = orig - eps
-        minus = _outputs(fn, inputs)[out_index].numpy().astype(np.float64).reshape(-1)
-        flat[flat_index] = orig
+    # grad mode stays on: fn may itself differentiate (gradgradcheck)
+    flat[flat_index] = orig + eps
+    plus = _outputs(fn, inputs)[out_index].numpy().astype(np.float64).reshape(-1)
+    flat[flat_index] = orig - eps
+    minus = _outputs(fn, inputs)[out_index].numpy().astype(np.float64).reshape(-1)
+    flat[flat_index] = orig
     return (plus - minus) / (2 * eps)
 
 
@@ -74,12 +73,11 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
                 analytic = 0.0 if g is None else float((g.numpy() * u).sum())
                 flat = x.data.reshape(-1)
                 orig = flat.copy()
-                with grad_mode.no_grad():
-                    flat[:] = orig + eps * x.xp.asarray(u.reshape(-1))
-                    plus = _outputs(fn, inputs)[oi].numpy()
-                    flat[:] = orig - eps * x.xp.asarray(u.reshape(-1))
-                    minus = _outputs(fn, inputs)[oi].numpy()
-                    flat[:] = orig
+                flat[:] = orig + eps * x.xp.asarray(u.reshape(-1))
+                plus = _outputs(fn, inputs)[oi].numpy()
+                flat[:] = orig - eps * x.xp.asarray(u.reshape(-1))
+                minus = _outputs(fn, inputs)[oi].numpy()
+                flat[:] = orig
                 numeric = float((((plus - minus) / (2 * eps)) * v).sum())
                 if abs(analytic - numeric) > atol + rtol * abs(numeric):
                     return _fail(f"gradcheck: output {oi} w.r.t. input {ii} (shape {x.shape}): "

@@ -122,7 +122,7 @@ def _var(x, *, dims, correction, keepdim):
     n = _count(x.shape, dims)
     d = x.data - x.data.mean(axis=dims, keepdims=True)
     with xp.errstate(divide="ignore", invalid="ignore"):
-        y = (d * d).sum(axis=dims, keepdims=keepdim) / max(n - correction, 0)
+        y = (d * d).sum(axis=dims, keepdims=keepdim) / (n - correction if n > correction else 0)
 
     def backward(gy):
         centred = x - _mean(x, dims=dims, keepdim=True)
