@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from . import dtypes as _dt
-from .backend import backend_for, backend_of, default_device, manual_seed, parse_device
+from .backend import backend_for, default_device, manual_seed, parse_device
 from .ops.checks import size_args
 from .tensor import Tensor
 
@@ -185,7 +185,7 @@ def full_like(t, fill_value, dtype=None, device=None, requires_grad=False):
 
 def from_numpy(arr):
     """A CPU tensor sharing memory with the NumPy array ``arr`` (dtype kept)."""
-    if backend_of(arr).name != "numpy" or not hasattr(arr, "dtype"):
+    if not hasattr(arr, "dtype") or type(arr).__module__ != "numpy":
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(arr).__name__}")
     _dt.category(arr.dtype)
     return Tensor._make(arr)

@@ -2,64 +2,76 @@
 
 ``run_backward`` is the single place that walks a graph backwards. It
 
-1. discovers the nodes reachable from the roots with an explicit stack (a 100,000-op chain is
-   fine: no recursion anywhere), keeping only those that lead to a gradient someone wants;
-2. counts, for each node, how many consumers will send it a gradient, and runs a node only
-   when all of them have (Kahn's algorithm), so each node's closure runs once on the sum;
-3. checks every returned gradient against the input's recorded shape and dtype: a gradient
-   of a broadcast shape is summed back (``sum_to``), a dtype is cast back, anything else is a
-   bug in the op and raises naming it;
+1. counts, with an explicit stack (a 100,000-op chain is fine: no recursion anywhere), how
+   many consumers will send each node a gradient (for ``autograd.grad`` only the nodes with a
+   path to a requested tensor take part);
+2. runs a node only when all of them have (Kahn's algorithm), so each closure runs once, on
+   the summed gradient;
+3. checks every returned gradient against the shape and dtype recorded on the edge: a
+   gradient of a broadcast shape is summed back (``sum_to``), a dtype is cast back, anything
+   else is a bug in the op and raises naming it;
 4. frees each closure after it ran unless ``retain_graph``.
 
 Closures run with grad mode set to ``create_graph``: without it their Tensor ops record
 nothing; with it the backward pass is itself a graph, so gradients of gradients work.
+Buffers hold one gradient per single-output node (a list for multi-output Functions).
 """
 from __future__ import annotations
 
 from ..backend import numpy_backend
 from . import grad_mode
-from .graph import Node
+from .graph import Node, expected_meta
 
 
-def _discover(root_keys, capture):
-    """Nodes reachable from the roots, in post-order, and which of them lead to a target.
-
-    ``capture`` (for ``autograd.grad``) limits the walk to nodes with a path to a captured
-    tensor; without it every node that leads to a leaf that requires grad is needed.
-    """
-    order = []
-    seen = set()
-    stack = []
-    for key in root_keys:
-        if isinstance(key, Node) and key not in seen:
-            seen.add(key)
-            stack.append((key, iter(key.next_edges)))
+def _count_dependencies(root_keys):
+    """Consumers per node and leaf, over everything reachable from the roots."""
+    deps = {}
+    stack = [k for k in root_keys if type(k) is Node]
+    seen = set(stack)
     while stack:
-        node, it = stack[-1]
-        for edge in it:
-            if edge is not None:
-                child = edge[0]
-                if isinstance(child, Node) and child not in seen:
+        node = stack.pop()
+        for child in node.next_edges:
+            if child is not None:
+                if type(child) is tuple:
+                    child = child[0]
+                n = deps.get(child)
+                deps[child] = 1 if n is None else n + 1
+                if type(child) is Node and child not in seen:
                     seen.add(child)
-                    stack.append((child, iter(child.next_edges)))
-                    break
+                    stack.append(child)
+    return deps
+
+
+def _count_needed_dependencies(root_keys, capture):
+    """Like :func:`_count_dependencies`, but only over nodes with a path to a captured key."""
+    def targets(node):
+        return [e[0] if type(e) is tuple else e for e in node.next_edges if e is not None]
+
+    order, seen, stack = [], set(), []
+    for key in root_keys:
+        if type(key) is Node and key not in seen:
+            seen.add(key)
+            stack.append((key, iter(targets(key))))
+    while stack:  # iterative post-order: children before parents
+        node, it = stack[-1]
+        for child in it:
+            if type(child) is Node and child not in seen:
+                seen.add(child)
+                stack.append((child, iter(targets(child))))
+                break
         else:
             stack.pop()
             order.append(node)
     needed = set()
-    for node in order:  # children come before parents in post-order
-        if capture is not None and node in capture:
+    for node in order:
+        if node in capture or any(c in needed or c in capture for c in targets(node)):
             needed.add(node)
-            continue
-        for edge in node.next_edges:
-            if edge is None:
-                continue
-            child = edge[0]
-            if child in needed or (not isinstance(child, Node)
-                                   and (capture is None or child in capture)):
-                needed.add(node)
-                break
-    return needed
+    deps = {}
+    for node in needed:
+        for child in targets(node):
+            if child in needed or child in capture:
+                deps[child] = deps.get(child, 0) + 1
+    return deps
 
 
 def _fix_gradient(g, shape, dtype, node, i):
@@ -79,10 +91,7 @@ def _fix_gradient(g, shape, dtype, node, i):
 def _broadcasts_to(shape, target):
     if len(shape) > len(target):
         return False
-    for s, t in zip(reversed(shape), reversed(target)):
-        if s != 1 and s != t:
-            return False
-    return True
+    return all(s == 1 or s == t for s, t in zip(reversed(shape), reversed(target)))
 
 
 def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None,
@@ -93,13 +102,13 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     that called ``retain_grad``). With ``inputs`` nothing is written to ``.grad``: the
     gradients of those tensors are returned as a tuple (``autograd.grad``).
 
-    ``on_step(node, grads_in, grads_out)`` is called after each node's closure ran, in the
-    order the engine runs them (the graph viewer's step-by-step backward uses it).
+    ``on_step(node, gy, grads)`` is called after each node's closure ran, in the order the
+    engine runs them (the graph viewer's step-by-step backward uses it).
     """
     from ..tensor import Tensor
+    make = Tensor._make
 
-    capture = None
-    captured = None
+    capture = captured = None
     if inputs is not None:
         capture = {}
         for i, t in enumerate(inputs):
@@ -110,142 +119,133 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
             capture.setdefault(key, []).append((i, t._output_nr))
         captured = [None] * len(inputs)
 
-    buffers = {}   # node -> [grad per output] ; leaf tensor -> grad
+    buffers = {}
     root_keys = []
     for t, g in zip(roots, root_grads):
-        if t.grad_fn is None:
-            key = t
-            buffers[key] = g if key not in buffers else buffers[key] + g
-        else:
-            key = t.grad_fn
-            buf = buffers.get(key)
-            if buf is None:
-                buf = buffers[key] = [None] * key.num_outputs
-            nr = t._output_nr
-            buf[nr] = g if buf[nr] is None else buf[nr] + g
+        key = t if t.grad_fn is None else t.grad_fn
+        _add(buffers, key, t._output_nr, g)
         root_keys.append(key)
+    deps = _count_dependencies(root_keys) if capture is None else \
+        _count_needed_dependencies(root_keys, capture)
+    ready = [k for k in dict.fromkeys(root_keys) if not deps.get(k)]
 
-    needed = _discover(root_keys, capture)
-    deps = {}
-    for node in needed:
-        for edge in node.next_edges:
-            if edge is not None:
-                child = edge[0]
-                if child in needed or (not isinstance(child, Node)
-                                       and (capture is None or child in capture)):
-                    deps[child] = deps.get(child, 0) + 1
-
-    ready = []
-    for key in dict.fromkeys(root_keys):
-        if deps.get(key, 0) == 0:
-            ready.append(key)
-
-    stored = set()  # ids of gradient tensors already stored in some .grad (never alias two)
+    stored = {id(g) for g in root_grads}  # never store one gradient object in two .grad
     prev_mode = grad_mode.state.enabled
     grad_mode.state.enabled = create_graph
     quiet = numpy_backend.quiet_fp()  # masked rules (pow at 0, ...) compute inf*0 silently
     quiet.__enter__()
     try:
         while ready:
-            key = ready.pop()
-            if not isinstance(key, Node):
-                _finish_leaf(key, buffers.pop(key, None), capture, captured, create_graph, stored)
+            node = ready.pop()
+            if type(node) is not Node:  # a leaf tensor: all its gradient has arrived
+                _finish_leaf(node, buffers.pop(node, None), capture, captured, create_graph,
+                             stored)
                 continue
-            node = key
-            grads = buffers.pop(node, None)
-            if grads is not None:
-                grads = _run_tensor_hooks(node, grads, create_graph, stored)
-                if capture is not None and node in capture:
-                    for i, nr in capture[node]:
-                        captured[i] = grads[nr]
-                    if node not in needed:
-                        continue
-            if grads is None or all(g is None for g in grads):
-                grads_out = None  # nothing arrived: pass nothing on, but release consumers
+            gy = buffers.pop(node, None)
+            single = node.num_outputs == 1
+            if gy is not None and (node.tensor_hooks or node.retained):
+                gy = _run_tensor_hooks(node, gy if not single else [gy], create_graph, stored)
+                gy = gy[0] if single else gy
+            edges = node.next_edges
+            if capture is not None and node in capture:
+                for i, nr in capture[node]:
+                    captured[i] = gy if single else (gy[nr] if gy is not None else None)
+            if gy is None or (not single and all(g is None for g in gy)):
+                grads = None  # nothing arrived: pass nothing on, but release the inputs
             else:
-                grads_out = _call_backward(node, grads, retain_graph)
+                fn = node.backward_fn
+                if fn is None:
+                    raise RuntimeError(
+                        f"trying to backward through '{node.name}' a second time: its saved "
+                        "tensors were freed after the first backward. Pass retain_graph=True "
+                        "to the first backward() (or autograd.grad) to do this.")
+                if node.saved_output is not None:
+                    grads = fn(gy, make(node.saved_output, node, True))
+                else:
+                    grads = fn(gy) if single else fn(*gy)
+                if type(grads) is not tuple:
+                    grads = (grads,)
+                if len(grads) != len(edges):
+                    raise RuntimeError(f"backward of '{node.name}' returned {len(grads)} "
+                                       f"gradients for {len(edges)} inputs")
+                if not retain_graph:
+                    node.backward_fn = None
+                    node.saved_output = None
                 if on_step is not None:
-                    on_step(node, grads, grads_out)
-            for i, edge in enumerate(node.next_edges):
-                if edge is None:
+                    on_step(node, gy, grads)
+            for i, child in enumerate(edges):
+                if child is None:
                     continue
-                child, nr = edge
-                if child not in deps:
+                nr = 0
+                if type(child) is tuple:
+                    child, nr = child
+                left = deps.get(child)
+                if left is None:  # pruned by autograd.grad: leads to no requested tensor
                     continue
-                g = grads_out[i] if grads_out is not None else None
+                g = grads[i] if grads is not None else None
                 if g is not None:
-                    shape, dtype = node.input_meta[i]
-                    if g.shape != shape or g.dtype != dtype:
+                    d = g.data
+                    if type(child) is Node and nr == 0:
+                        shape, dtype = child.shape, child.dtype
+                    else:
+                        shape, dtype = expected_meta(child, nr)
+                    if d.shape != shape or d.dtype != dtype:
                         g = _fix_gradient(g, shape, dtype, node, i)
-                    if isinstance(child, Node):
-                        buf = buffers.get(child)
-                        if buf is None:
-                            buf = buffers[child] = [None] * child.num_outputs
-                        buf[nr] = g if buf[nr] is None else buf[nr] + g
+                    if type(child) is Node and child.num_outputs != 1:
+                        _add(buffers, child, nr, g)
                     else:
                         prev = buffers.get(child)
-                        buffers[child] = g if prev is None else prev + g
-                left = deps[child] - 1
-                deps[child] = left
-                if left == 0:
+                        if prev is None:
+                            buffers[child] = g
+                        elif create_graph:
+                            buffers[child] = prev + g
+                        else:
+                            buffers[child] = make(prev.data + g.data)
+                if left == 1:
+                    del deps[child]
                     ready.append(child)
+                else:
+                    deps[child] = left - 1
     finally:
         grad_mode.state.enabled = prev_mode
         quiet.__exit__(None, None, None)
 
-    if captured is not None:
-        for i, g in enumerate(captured):
-            if g is None and not allow_unused:
-                raise RuntimeError(
-                    f"autograd.grad: input {i} (shape {inputs[i].shape}) was not used to compute "
-                    "the outputs; pass allow_unused=True to get None for it")
-        if not create_graph:
-            captured = [None if g is None else g.detach() for g in captured]
-        return tuple(captured)
-    return None
+    if captured is None:
+        return None
+    for i, g in enumerate(captured):
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"autograd.grad: input {i} (shape {inputs[i].shape}) was not used to compute "
+                "the outputs; pass allow_unused=True to get None for it")
+    if not create_graph:
+        captured = [None if g is None else g.detach() for g in captured]
+    return tuple(captured)
 
 
-def _call_backward(node, grads, retain_graph):
-    fn = node.backward_fn
-    if fn is None:
-        raise RuntimeError(
-            f"trying to backward through '{node.name}' a second time: its saved tensors were "
-            "freed after the first backward. Pass retain_graph=True to the first backward() "
-            "(or autograd.grad) to backward through the graph again.")
-    if node.op.saves_output:
-        from ..tensor import Tensor
-        y = Tensor._make(node.saved_output, node, True)
-        out = fn(grads[0], y)
-    elif len(grads) == 1:
-        out = fn(grads[0])
+def _add(buffers, key, nr, g):
+    """Add ``g`` to the buffer of ``key`` (output ``nr`` of a multi-output node)."""
+    if type(key) is Node and key.num_outputs != 1:
+        buf = buffers.get(key)
+        if buf is None:
+            buf = buffers[key] = [None] * key.num_outputs
+        buf[nr] = g if buf[nr] is None else buf[nr] + g
     else:
-        out = fn(*grads)
-    if not isinstance(out, tuple):
-        out = (out,)
-    if len(out) != len(node.next_edges):
-        raise RuntimeError(f"backward of '{node.name}' returned {len(out)} gradients for "
-                           f"{len(node.next_edges)} inputs")
-    if not retain_graph:
-        node.backward_fn = None
-        node.saved_output = None
-    return out
+        prev = buffers.get(key)
+        buffers[key] = g if prev is None else prev + g
 
 
 def _run_tensor_hooks(node, grads, create_graph, stored):
-    hooks = node.tensor_hooks
-    if hooks:
-        grads = list(grads)
-        for nr, fns in hooks.items():
-            for fn in fns:
-                if grads[nr] is not None:
-                    r = fn(grads[nr])
-                    if r is not None:
-                        grads[nr] = r
-    if node.retained:
-        for nr, ref in node.retained.items():
-            t = ref()
-            if t is not None and grads[nr] is not None:
-                _accumulate(t, grads[nr], create_graph, stored)
+    grads = list(grads)
+    for nr, fns in (node.tensor_hooks or {}).items():
+        for fn in fns:
+            if grads[nr] is not None:
+                r = fn(grads[nr])
+                if r is not None:
+                    grads[nr] = r
+    for nr, ref in (node.retained or {}).items():
+        t = ref()
+        if t is not None and grads[nr] is not None:
+            _accumulate(t, grads[nr], create_graph, stored)
     return grads
 
 
@@ -264,11 +264,14 @@ def _finish_leaf(leaf, g, capture, captured, create_graph, stored):
 
 
 def _accumulate(t, g, create_graph, stored):
+    """``t.grad += g``, out of place; a gradient object is never shared by two tensors."""
     from ..tensor import Tensor
     if t.grad is None:
         if not create_graph:
-            if id(g) in stored or g.grad_fn is not None:
-                g = Tensor._make(g.data.copy() if id(g) in stored else g.data)
+            if id(g) in stored:
+                g = Tensor._make(g.data.copy())
+            elif g.grad_fn is not None:
+                g = g.detach()
             stored.add(id(g))
         t.grad = g
     elif create_graph:

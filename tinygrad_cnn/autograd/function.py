@@ -102,11 +102,11 @@ class Function:
                          else Tensor(got[i], dtype=args[i].dtype, device=args[i].device)
                          for i in tensor_pos)
 
-        edges = tuple(((t, 0) if t.grad_fn is None else (t.grad_fn, t._output_nr))
+        edges = tuple((t if t.grad_fn is None else
+                       t.grad_fn if t._output_nr == 0 else (t.grad_fn, t._output_nr))
                       if t.requires_grad else None for t in inputs)
-        node = Node(_FunctionSpec(cls), backward, edges,
-                    tuple((t.shape, t.dtype) for t in inputs),
-                    out_meta)
+        node = Node(_FunctionSpec(cls), backward, edges, out_meta[0][0], out_meta[0][1],
+                    out_meta=out_meta)
         results = []
         for nr, o in enumerate(outs):
             diff = o.dtype.kind == "f" and id(o) not in non_diff

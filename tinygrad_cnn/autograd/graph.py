@@ -14,23 +14,30 @@ class Node:
     Attributes:
         op: the registry entry (``.name``, ``.rule``) or a user ``Function`` class' spec.
         backward_fn: the closure ``gy -> (gx0, gx1, ...)``; ``None`` once freed.
-        next_edges: per input, ``(node_or_leaf_tensor, output_nr)`` or ``None`` when the
-            input needs no gradient.
-        input_meta: per input, ``(shape, dtype)`` the engine checks gradients against.
-        out_meta: per output, ``(shape, dtype)``.
+        next_edges: per input, where its gradient goes: the input's node, or the leaf tensor
+            itself, or ``(node, output_nr)`` for a later output of a multi-output node;
+            ``None`` when the input needs no gradient. (Plain references rather than tuples:
+            fewer objects per op for Python's garbage collector to scan.)
+        shape, dtype: of the output (of output 0 for multi-output nodes); the engine checks
+            the gradients it sends here against them.
         saved_output: the output array, kept only for ops whose rule uses the output.
+        num_outputs: 1 for built-in ops; user Functions may have more.
+        out_meta: ``(shape, dtype)`` per output for multi-output nodes, else None.
     """
 
-    __slots__ = ("op", "backward_fn", "next_edges", "input_meta", "out_meta", "saved_output",
-                 "tensor_hooks", "retained", "__weakref__")
+    __slots__ = ("op", "backward_fn", "next_edges", "shape", "dtype", "saved_output",
+                 "num_outputs", "out_meta", "tensor_hooks", "retained", "__weakref__")
 
-    def __init__(self, op, backward_fn, next_edges, input_meta, out_meta, saved_output=None):
+    def __init__(self, op, backward_fn, next_edges, shape, dtype, saved_output=None,
+                 out_meta=None):
         self.op = op
         self.backward_fn = backward_fn
         self.next_edges = next_edges
-        self.input_meta = input_meta
-        self.out_meta = out_meta
+        self.shape = shape
+        self.dtype = dtype
         self.saved_output = saved_output
+        self.num_outputs = 1 if out_meta is None else len(out_meta)
+        self.out_meta = out_meta
         self.tensor_hooks = None   # {output_nr: [hook, ...]} for non-leaf register_hook
         self.retained = None       # {output_nr: weakref to tensor} for retain_grad()
 
@@ -45,13 +52,9 @@ class Node:
         return self.op.rule
 
     @property
-    def num_outputs(self) -> int:
-        return len(self.out_meta)
-
-    @property
     def next_functions(self):
         """``(node_or_leaf, output_nr)`` per input, like PyTorch's ``next_functions``."""
-        return tuple(e if e is not None else (None, 0) for e in self.next_edges)
+        return tuple(split_edge(e) for e in self.next_edges)
 
     @property
     def freed(self) -> bool:
@@ -79,3 +82,17 @@ class Node:
 
     def __repr__(self):
         return f"<{self.name} backward>"
+
+
+def split_edge(edge):
+    """``(target, output_nr)`` of an edge; ``(None, 0)`` for an input without gradient."""
+    if type(edge) is tuple:
+        return edge
+    return edge, 0
+
+
+def expected_meta(target, nr):
+    """``(shape, dtype)`` a gradient sent to ``target``'s output ``nr`` must have."""
+    if type(target) is Node:
+        return (target.shape, target.dtype) if nr == 0 else target.out_meta[nr]
+    return target.data.shape, target.data.dtype

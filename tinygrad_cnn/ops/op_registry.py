@@ -107,10 +107,12 @@ def promote_operands(name, values):
     """
     Tensor = _tensor.Tensor
     ref = _first_tensor(name, values)
+    values = tuple(Tensor(v, device=ref.device) if hasattr(v, "__array__") and not
+                   isinstance(v, Tensor) and not _is_number(v) else v for v in values)
     for v in values:
         if not isinstance(v, (Tensor, int, float, bool)) and not _is_number(v):
             raise OpTypeError(f"{name}: unsupported operand type {type(v).__name__}; "
-                              "expected Tensor or number")
+                              "expected Tensor, array or number")
     dt = dtypes.result_type(*values)
     return tuple((v if v.dtype == dt else v.to(dtype=dt)) if isinstance(v, Tensor)
                  else Tensor._make(ref.xp.asarray(v, dtype=dt)) for v in values)
@@ -120,21 +122,48 @@ def _is_number(v):
     return isinstance(v, (_np.number, _np.bool_))
 
 
+def _scalar_operand(t, v):
+    """Fast path for ``tensor (op) python number``: the number takes the tensor's dtype when
+    PyTorch's rule says so (float tensor with int/float; int tensor with int), else None."""
+    kind = t.data.dtype.kind
+    tv = type(v)
+    if (tv is float and kind == "f") or (tv is int and kind in "fiu"):
+        return _tensor.Tensor._make(t.xp.asarray(v, dtype=t.data.dtype))
+    return None
+
+
 def apply(op, inputs, params):
     """Run ``op`` on ``inputs`` and, when grad is on and an input requires it, record a Node."""
     Tensor = _tensor.Tensor
-    # fast path: Tensors only (and, for promoting ops, two of one dtype): the common case
-    if op.promote:
-        if not (len(inputs) == 2 and isinstance(inputs[0], Tensor)
-                and isinstance(inputs[1], Tensor) and inputs[0].data.dtype == inputs[1].data.dtype):
+    n_in = len(inputs)
+    # fast paths for the common cases; everything else goes through _to_tensors
+    if op.promote and n_in == 2:
+        a, b = inputs
+        if isinstance(a, Tensor):
+            if isinstance(b, Tensor):
+                if a.data.dtype != b.data.dtype:
+                    inputs = _to_tensors(op, inputs)
+            else:
+                c = _scalar_operand(a, b)
+                inputs = (a, c) if c is not None else _to_tensors(op, inputs)
+        elif isinstance(b, Tensor):
+            c = _scalar_operand(b, a)
+            inputs = (c, b) if c is not None else _to_tensors(op, inputs)
+        else:
             inputs = _to_tensors(op, inputs)
+    elif op.promote:
+        inputs = _to_tensors(op, inputs)
     else:
         for v in inputs:
             if not isinstance(v, Tensor):
                 inputs = _to_tensors(op, inputs)
                 break
-    if len(inputs) > 1:
-        _check_devices(op, inputs)
+    if n_in > 1:
+        t0 = type(inputs[0].data)
+        for t in inputs:
+            if type(t.data) is not t0 or t0 is not _ndarray:
+                _check_devices(op, inputs)
+                break
     try:
         y, backward = op.forward(*inputs, **params)
     except OpError:
@@ -144,27 +173,24 @@ def apply(op, inputs, params):
         kind = {ValueError: OpValueError, TypeError: OpTypeError,
                 IndexError: OpIndexError}.get(type(exc), OpRuntimeError)
         raise kind(f"{op.name}: {exc} (input shapes: {shapes})") from exc
-    if type(y) is not _ndarray and isinstance(y, _np.generic):
-        y = _np.asarray(y)  # NumPy reductions of 0-d arrays return scalars
     if not (op.differentiable and _grad_state.enabled):
         return Tensor._make(y)
-    edges = []
-    any_grad = False
-    for t in inputs:
+    # one edge per input that needs a gradient: its node (or the leaf tensor itself)
+    edges = None
+    for i, t in enumerate(inputs):
         if t.requires_grad:
-            any_grad = True
+            if edges is None:
+                edges = [None] * n_in
             fn = t.grad_fn
-            edges.append((t, 0) if fn is None else (fn, t._output_nr))
-        else:
-            edges.append(None)
-    if not any_grad:
+            edges[i] = t if fn is None else (fn if t._output_nr == 0 else (fn, t._output_nr))
+    if edges is None:
         return Tensor._make(y)
-    node = Node(op, backward, tuple(edges), tuple((t.data.shape, t.data.dtype) for t in inputs),
-                ((y.shape, y.dtype),), y if op.saves_output else None)
-    return Tensor._make(y, node, True)
+    return Tensor._make(y, Node(op, backward, tuple(edges), y.shape, y.dtype,
+                                y if op.saves_output else None), True)
 
 
 def _check_devices(op, inputs):
+    """Raise when the inputs live on different devices (only called off the NumPy fast path)."""
     t0 = type(inputs[0].data)
     for t in inputs[1:]:
         if type(t.data) is not t0 or (t0 is not _ndarray and t.device != inputs[0].device):
