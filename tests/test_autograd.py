@@ -210,6 +210,7 @@ def test_higher_order_derivatives_match_torch():
 
 
 @requires_torch
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
 def test_create_graph_backward_accumulates_differentiable_grad():
     v = rand(3, seed=4)
     x = leaf(v)

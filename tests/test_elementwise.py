@@ -5,8 +5,8 @@ import pytest
 import tinygrad_cnn as tg
 from helpers import assert_close, check_op, rand, requires_torch, torch
 
-SHAPES = [(), (1,), (5,), (2, 3), (2, 1, 4)]
-SHAPE_IDS = ["scalar", "size1", "vec5", "2x3", "2x1x4"]
+SHAPES = [(), (1,), (5,), (2, 3), (2, 1, 4), (0,), (2, 0)]
+SHAPE_IDS = ["scalar", "size1", "vec5", "2x3", "2x1x4", "empty", "2x0"]
 
 
 def _positive(*shape):
@@ -57,7 +57,7 @@ BINARY = {
     "minimum": lambda a, b: a.minimum(b) if isinstance(a, tg.Tensor) else torch.minimum(a, b),
 }
 BROADCAST = [((3,), (3,)), ((2, 3), (3,)), ((2, 1), (1, 4)), ((), (2, 2)), ((4, 1, 3), (2, 1)),
-             ((1,), ())]
+             ((1,), ()), ((0, 3), (3,)), ((2, 0), (2, 1))]
 
 
 @requires_torch
@@ -135,6 +135,21 @@ def test_scalar_promotion_matches_torch(dtype, scalar):
     ours = tg.tensor(a) + scalar
     ref = torch.from_numpy(a) + scalar
     assert str(ours.dtype) == str(ref.dtype).replace("torch.", "")
+
+
+@requires_torch
+@pytest.mark.parametrize("name", list(UNARY))
+def test_unary_float32_keeps_dtype_and_matches_torch(name):
+    fn, make = UNARY[name]
+    check_op(fn, inputs=[make(3, 4).astype(np.float32)], atol=1e-5, rtol=1e-5, gradcheck=False)
+
+
+@requires_torch
+@pytest.mark.parametrize("name", list(BINARY))
+def test_binary_float32_keeps_dtype_and_matches_torch(name):
+    a, b = rand(2, 3, seed=1), rand(3, seed=2, low=0.5, high=2.0)
+    check_op(BINARY[name], inputs=[a.astype(np.float32), b.astype(np.float32)], atol=1e-5,
+             rtol=1e-5, gradcheck=False)
 
 
 def test_float32_stays_float32_forward_and_backward():

@@ -104,6 +104,21 @@ def test_integer_sum_is_int64_and_mean_refuses_ints():
         tg.tensor([1, 2]).mean()
 
 
+@requires_torch
+@pytest.mark.parametrize("name", ["sum", "mean", "amax", "var", "std", "logsumexp", "prod"])
+def test_float32_reductions_keep_dtype(name):
+    x = rand(3, 4).astype(np.float32)
+    check_op(lambda t: getattr(t, name)(1), inputs=[x], atol=1e-5, rtol=1e-5, gradcheck=False)
+
+
+@requires_torch
+def test_reductions_over_empty_dims_match_torch():
+    x = rand(2, 0)
+    check_op(lambda t: t.sum(1), inputs=[x])
+    check_op(lambda t: t.sum(0), inputs=[x])
+    check_op(lambda t: t.prod(1), inputs=[x], gradcheck=False)
+
+
 def test_sum_of_scalar_and_empty():
     assert tg.tensor(3.0).sum().item() == 3.0
     assert tg.zeros(0, 3).sum(0).tolist() == [0.0, 0.0, 0.0]

@@ -7,14 +7,14 @@ where each forwards to the op family module that declares the op once.
 """
 from __future__ import annotations
 
-import numpy as _np
-
 from . import dtypes as _dt
 from .autograd import grad_mode as _gm
 from .backend import backend_for, backend_of, default_device, parse_device
+from .backend import numpy_backend as _cpu
 from .tensor_methods import TensorMethods
 
-_ndarray = _np.ndarray
+_np = _cpu.xp  # host-side work only: Python data in, NumPy scalars out, repr
+_ndarray = _cpu.array_type
 
 
 def _as_array(data, dtype, device):

@@ -24,9 +24,8 @@ from __future__ import annotations
 
 from .. import tensor as _tensor  # the module: Tensor is looked up at call time (import cycle)
 
-import numpy as _np
-
 from .. import dtypes
+from ..backend import numpy_backend as _cpu
 from ..autograd import grad_mode as _gm
 from ..autograd.graph import Node
 from ..errors import OpError, OpRuntimeError, OpTypeError, OpValueError, OpIndexError
@@ -34,7 +33,8 @@ from ..errors import OpError, OpRuntimeError, OpTypeError, OpValueError, OpIndex
 registry: dict = {}
 
 _grad_state = _gm.state
-_ndarray = _np.ndarray
+_np = _cpu.xp  # only for type checks on the NumPy fast path
+_ndarray = _cpu.array_type
 
 
 class OpDef:
