@@ -41,19 +41,24 @@ def _root_gradients(op, outputs, grad_outputs):
     return grads
 
 
+def _prepare(op, outputs, grad_outputs, retain_graph, create_graph):
+    """Outputs as a tuple, their starting gradients, and retain_graph's default."""
+    outputs = _as_tuple(outputs)
+    grad_outputs = _as_tuple(grad_outputs)
+    if grad_outputs is not None and len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"{op}: got {len(grad_outputs)} gradients for {len(outputs)} "
+                           "outputs")
+    roots = _root_gradients(op, outputs, grad_outputs)
+    return outputs, roots, create_graph if retain_graph is None else retain_graph
+
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
     """Accumulate gradients of ``tensors`` into the leaves' ``.grad``.
 
     ``inputs``, when given, restricts accumulation to those tensors.
     """
-    tensors = _as_tuple(tensors)
-    grad_tensors = _as_tuple(grad_tensors)
-    if grad_tensors is not None and len(grad_tensors) != len(tensors):
-        raise RuntimeError(f"backward: got {len(grad_tensors)} gradients for {len(tensors)} "
-                           "tensors")
-    if retain_graph is None:
-        retain_graph = create_graph
-    roots = _root_gradients("backward", tensors, grad_tensors)
+    tensors, roots, retain_graph = _prepare("backward", tensors, grad_tensors, retain_graph,
+                                            create_graph)
     if inputs is not None:
         inputs = _as_tuple(inputs)
         grads = run_backward(tensors, roots, retain_graph, create_graph, inputs=inputs,
@@ -74,14 +79,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     ``grad_outputs`` is required for outputs with more than one element. With
     ``create_graph=True`` the results are part of a graph and can be differentiated again.
     """
-    outputs = _as_tuple(outputs)
-    inputs = _as_tuple(inputs)
-    grad_outputs = _as_tuple(grad_outputs)
-    if grad_outputs is not None and len(grad_outputs) != len(outputs):
-        raise RuntimeError(f"grad: got {len(grad_outputs)} grad_outputs for {len(outputs)} "
-                           "outputs")
-    if retain_graph is None:
-        retain_graph = create_graph
-    roots = _root_gradients("grad", outputs, grad_outputs)
-    return run_backward(outputs, roots, retain_graph, create_graph, inputs=inputs,
+    outputs, roots, retain_graph = _prepare("grad", outputs, grad_outputs, retain_graph,
+                                            create_graph)
+    return run_backward(outputs, roots, retain_graph, create_graph, inputs=_as_tuple(inputs),
                         allow_unused=allow_unused)

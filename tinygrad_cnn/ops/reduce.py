@@ -215,16 +215,18 @@ def _extreme_evenly(x, dims, keepdim, fn):
 
 def amax(x, dim=(), keepdim=False):
     """Maximum over ``dim`` (all dims when ``dim`` is empty or None); ties share the gradient."""
-    dims = canonical_dims("amax", None if dim == () else dim, x.ndim, x.shape)
-    _check_nonempty("amax", x, dims)
-    return _amax(x, dims=dims, keepdim=keepdim)
+    return _amax(x, dims=_nonempty_dims("amax", x, dim), keepdim=keepdim)
 
 
 def amin(x, dim=(), keepdim=False):
     """Minimum over ``dim``; ties share the gradient."""
-    dims = canonical_dims("amin", None if dim == () else dim, x.ndim, x.shape)
-    _check_nonempty("amin", x, dims)
-    return _amin(x, dims=dims, keepdim=keepdim)
+    return _amin(x, dims=_nonempty_dims("amin", x, dim), keepdim=keepdim)
+
+
+def _nonempty_dims(op, x, dim):
+    dims = canonical_dims(op, None if dim == () else dim, x.ndim, x.shape)
+    _check_nonempty(op, x, dims)
+    return dims
 
 
 @register("max_dim", rule="gx = gy at the first maximum of each row along dim, else 0")
