@@ -275,3 +275,34 @@ def test_saved_tensors_released_after_backward():
     y.backward()
     assert ref() is None  # freed with the closure
     assert node.freed
+
+
+def test_backward_on_a_leaf_itself():
+    x = leaf([1.0, 2.0])
+    x.backward(tg.tensor([3.0, 4.0]))
+    assert x.grad.tolist() == [3.0, 4.0]
+
+
+SECOND_ORDER = {
+    "exp": lambda a, b: a.exp(), "log": lambda a, b: (a * a + 1).log(),
+    "sqrt": lambda a, b: (a * a + 1).sqrt(), "sin": lambda a, b: a.sin(),
+    "cos": lambda a, b: a.cos(), "tanh": lambda a, b: a.tanh(),
+    "sigmoid": lambda a, b: a.sigmoid(), "relu": lambda a, b: a.relu() * a,
+    "abs": lambda a, b: abs(a) * a, "clamp": lambda a, b: a.clamp(-0.5, 0.5) * a,
+    "div": lambda a, b: a / (b * b + 1), "pow": lambda a, b: (a * a + 1) ** b,
+    "maximum": lambda a, b: a.maximum(b) * a, "where": lambda a, b: tg.where(a > b, a * a, b),
+    "sum_mean": lambda a, b: a.sum(0) * b.mean(), "prod": lambda a, b: a.prod(1),
+    "var_std": lambda a, b: a.var(1).sum() * b.std(0), "logsumexp": lambda a, b: a.logsumexp(0),
+    "amax": lambda a, b: a.amax(1) * b.max(), "max_dim": lambda a, b: (a * b).max(1),
+    "shape": lambda a, b: (a.T.reshape(6).unsqueeze(0).expand(2, 6) * b.flatten()).flip(1),
+    "cat_stack": lambda a, b: tg.stack([tg.cat([a, b], 1) ** 2, tg.cat([b, a], 1)]),
+    "index": lambda a, b: (a[[0, 0, 1]] * b[[1, 0, 1]][:, None, 1]) ** 2,
+    "matmul": lambda a, b: (a @ b.T) ** 2,
+}
+
+
+@pytest.mark.parametrize("name", list(SECOND_ORDER))
+def test_second_derivatives_by_gradgradcheck(name):
+    a = leaf(rand(2, 3, seed=1))
+    b = leaf(rand(2, 3, seed=2))
+    assert tg.gradgradcheck(SECOND_ORDER[name], [a, b])
