@@ -1,0 +1,160 @@
+"""Convolution and its two adjoints, as three registered ops per dimensionality.
+
+    conv{nd}d(x, w)             y = x ⋆ w   (cross-correlation, as every DL library)
+    conv_transpose{nd}d(gy, w)  the adjoint in x: a "full" convolution of the stride-upsampled
+                                gy with the flipped filter; it is also F.conv_transpose{nd}d
+    conv{nd}d_weight(x, gy)     the adjoint in w: the correlation of x with gy
+
+Each one's backward is written with the other two, exactly as the lecture notes derive them,
+so every gradient of a gradient is again one of these ops. Shapes (notation in cnn_args):
+x (n, c, *s), w (f, cg, *k), y (n, f, *o). ``pad`` is ((before, after), ...) per dim.
+
+The work is two layout moves and one GEMM per group: im2col gathers the windows of the
+padded x as cols (g, cg·k, n·o) through a strided view, ``matmul`` does the rest; the
+transpose scatters its columns back with one strided add per kernel tap (col2im).
+"""
+from __future__ import annotations
+
+from .cnn_args import out_size
+from .op_registry import register
+from .windows import crop_spatial, pad_spatial, prod, window_spread, window_view
+
+_NAME = {1: "conv1d", 2: "conv2d", 3: "conv3d"}
+
+
+def _geometry(x_shape, k, st, pad, d):
+    s = x_shape[2:]
+    return tuple(out_size("conv", si, ki, sti, pb, pa, di)
+                 for si, ki, sti, (pb, pa), di in zip(s, k, st, pad, d))
+
+
+def _im2col(xp, x, k, st, pad, d, g):
+    """cols (g, cg·kp, n·op): column j of group gi holds the window of output position j."""
+    n, c = x.shape[:2]
+    nd = len(k)
+    o = _geometry(x.shape, k, st, pad, d)
+    xpad = pad_spatial(xp, x, [p[0] for p in pad], [p[1] for p in pad])
+    win = window_view(xp, xpad, k, st, d, o)              # (n, c, *o, *k), no copy
+    perm = (1,) + tuple(range(2 + nd, 2 + 2 * nd)) + (0,) + tuple(range(2, 2 + nd))
+    cols = xp.ascontiguousarray(win.transpose(perm))      # (c, *k, n, *o): the one copy
+    return cols.reshape(g, (c // g) * prod(k), n * prod(o)), o
+
+
+def _by_group(xp, y, g):
+    """(n, g·fg, *o) -> (g, fg, n·op), the layout the GEMMs want."""
+    n, f = y.shape[:2]
+    y = y.reshape((n, g, f // g, -1)).transpose(1, 2, 0, 3)
+    return xp.ascontiguousarray(y).reshape(g, f // g, -1)
+
+
+def conv_forward(xp, x, w, st, pad, d, g):
+    """y (n, f, *o) = x ⋆ w."""
+    n = x.shape[0]
+    f = w.shape[0]
+    cols, o = _im2col(xp, x, w.shape[2:], st, pad, d, g)
+    y = xp.matmul(w.reshape(g, f // g, -1), cols)         # (g, fg, n·op)
+    y = y.reshape((f, n) + o).swapaxes(0, 1)
+    return xp.ascontiguousarray(y)
+
+
+def conv_weight_forward(xp, x, gy, k, st, pad, d, g):
+    """gw (f, cg, *k) = Σ_{n,o} gy[n, f, o] · window(x)[n, c, o, k]."""
+    cols, _ = _im2col(xp, x, k, st, pad, d, g)
+    gw = xp.matmul(_by_group(xp, gy, g), cols.swapaxes(1, 2))   # (g, fg, cg·kp)
+    f = gy.shape[1]
+    return gw.reshape((f, x.shape[1] // g) + tuple(k))
+
+
+def conv_transpose_forward(xp, gy, w, st, pad, d, g, size):
+    """z (n, c, *size) = the adjoint of conv in x, applied to gy.
+
+    Stride 1 (and no more filters than channels, so the columns are no larger): the lecture
+    notes' form, a full convolution of gy with the flipped, channel-swapped filter. Otherwise
+    each gy value is spread over its window, weighted by w (col2im): strides become the
+    zero-insertion of gy without materialising the zeros.
+    """
+    f, cg = w.shape[:2]
+    k = w.shape[2:]
+    nd = len(k)
+    full = tuple((dd * (kk - 1) - pb, dd * (kk - 1) - pa) for kk, dd, (pb, pa) in zip(k, d, pad))
+    if all(s == 1 for s in st) and f <= cg * g and all(a >= 0 and b >= 0 for a, b in full) \
+            and all(o + a + b - dd * (kk - 1) == si for o, (a, b), dd, kk, si
+                    in zip(gy.shape[2:], full, d, k, size)):
+        wt = w.reshape((g, f // g, cg) + tuple(k)).swapaxes(1, 2).reshape((g * cg, f // g) + k)
+        wt = xp.ascontiguousarray(wt[(slice(None), slice(None)) + (slice(None, None, -1),) * nd])
+        return conv_forward(xp, gy, wt, st, full, d, g)
+    return _col2im_transpose(xp, gy, w, st, pad, d, g, size)
+
+
+def _col2im_transpose(xp, gy, w, st, pad, d, g, size):
+    n, f = gy.shape[:2]
+    k = w.shape[2:]
+    o = gy.shape[2:]
+    c = w.shape[1] * g
+    gcols = xp.matmul(w.reshape(g, f // g, -1).swapaxes(1, 2), _by_group(xp, gy, g))
+    nd = len(k)
+    gcols = gcols.reshape((c,) + tuple(k) + (n,) + tuple(o))
+    gcols = gcols.transpose((nd + 1, 0) + tuple(range(1, nd + 1)) + tuple(range(nd + 2, 2 * nd + 2)))
+    padded = (n, c) + tuple(si + pb + pa for si, (pb, pa) in zip(size, pad))
+    z = window_spread(xp, gcols, k, st, d, o, padded, gy.dtype)
+    return crop_spatial(z, [p[0] for p in pad], size)
+
+
+def _register(nd):
+    name = _NAME[nd]
+
+    @register(name, rule=f"gx = conv_transpose{nd}d(gy, w); gw = {name}_weight(x, gy); "
+                         "gb = sum of gy over n and space")
+    def conv(x, w, *bias, stride, pad, dilation, groups):
+        def backward(gy):
+            gx = conv_t(gy, w, stride=stride, pad=pad, dilation=dilation, groups=groups,
+                        size=x.shape[2:]) if x.requires_grad else None
+            gw = conv_w(x, gy, stride=stride, pad=pad, dilation=dilation, groups=groups,
+                        ksize=w.shape[2:]) if w.requires_grad else None
+            if not bias:
+                return gx, gw
+            gb = gy.sum((0,) + tuple(range(2, 2 + nd))) if bias[0].requires_grad else None
+            return gx, gw, gb
+
+        y = conv_forward(x.xp, x.data, w.data, stride, pad, dilation, groups)
+        if bias:
+            y += bias[0].data.reshape((1, -1) + (1,) * nd)
+        return y, backward
+
+    @register(f"conv_transpose{nd}d", rule=f"ggy = {name}(gz, w); gw = {name}_weight(gz, gy)")
+    def conv_t(gy, w, *bias, stride, pad, dilation, groups, size):
+        def backward(gz):
+            ggy = conv(gz, w, stride=stride, pad=pad, dilation=dilation,
+                       groups=groups) if gy.requires_grad else None
+            gw = conv_w(gz, gy, stride=stride, pad=pad, dilation=dilation, groups=groups,
+                        ksize=w.shape[2:]) if w.requires_grad else None
+            if not bias:
+                return ggy, gw
+            gb = gz.sum((0,) + tuple(range(2, 2 + nd))) if bias[0].requires_grad else None
+            return ggy, gw, gb
+
+        z = conv_transpose_forward(gy.xp, gy.data, w.data, stride, pad, dilation, groups, size)
+        if bias:
+            z = z + bias[0].data.reshape((1, -1) + (1,) * nd)
+        return z, backward
+
+    @register(f"{name}_weight", rule=f"gx = conv_transpose{nd}d(gy, ggw); ggy = {name}(x, ggw)")
+    def conv_w(x, gy, *, stride, pad, dilation, groups, ksize):
+        def backward(ggw):
+            gx = conv_t(gy, ggw, stride=stride, pad=pad, dilation=dilation, groups=groups,
+                        size=x.shape[2:]) if x.requires_grad else None
+            ggy = conv(x, ggw, stride=stride, pad=pad, dilation=dilation,
+                       groups=groups) if gy.requires_grad else None
+            return gx, ggy
+
+        return conv_weight_forward(x.xp, x.data, gy.data, ksize, stride, pad, dilation,
+                                   groups), backward
+
+    return conv, conv_t, conv_w
+
+
+conv1d_op, conv_transpose1d_op, conv1d_weight_op = _register(1)
+conv2d_op, conv_transpose2d_op, conv2d_weight_op = _register(2)
+conv3d_op, conv_transpose3d_op, conv3d_weight_op = _register(3)
+CONV = {1: conv1d_op, 2: conv2d_op, 3: conv3d_op}
+CONV_TRANSPOSE = {1: conv_transpose1d_op, 2: conv_transpose2d_op, 3: conv_transpose3d_op}
