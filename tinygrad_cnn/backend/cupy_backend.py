@@ -57,6 +57,17 @@ def scatter_add(out, index, values) -> None:
     cupyx.scatter_add(out, index, values)
 
 
+def scatter_add_flat(size, index, values):
+    out = xp.zeros(size, dtype=values.dtype)
+    cupyx.scatter_add(out, index, values)
+    return out
+
+
+def quiet_fp():
+    import contextlib
+    return contextlib.nullcontext()
+
+
 def rng():
     dev = xp.cuda.Device().id
     if dev not in _rngs:

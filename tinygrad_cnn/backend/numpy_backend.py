@@ -58,6 +58,12 @@ def scatter_add(out, index, values) -> None:
     np.add.at(out, index, values)
 
 
+def scatter_add_flat(size, index, values):
+    """A length-``size`` array with ``values`` summed at the flat positions ``index``
+    (repeated positions accumulate). ``bincount`` does it in one C pass; ``add.at`` is slower."""
+    return np.bincount(index, weights=values, minlength=size).astype(values.dtype, copy=False)
+
+
 def quiet_fp():
     """Context in which inf/NaN arithmetic is silent, as in PyTorch (NumPy would warn)."""
     return np.errstate(all="ignore")

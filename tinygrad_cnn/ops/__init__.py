@@ -13,7 +13,8 @@ linalg         matmul
 conversion     to (dtype and device)
 =============  ==========================================================
 """
-from . import arithmetic, conv, conversion, elementwise, indexing, linalg, reduce, shape  # noqa: F401
+from . import (arithmetic, conv, conversion, elementwise, indexing, linalg, pool,  # noqa: F401
+               reduce, shape)
 from .op_registry import OpDef, register, registry, rules_table
 
 __all__ = ["registry", "register", "OpDef", "rules_table"]
