@@ -1,0 +1,150 @@
+"""Convolution and transposed convolution vs PyTorch, forward and backward, over a grid of
+options; second derivatives; bad arguments."""
+import numpy as np
+import pytest
+
+import tinygrad_cnn as tg
+import tinygrad_cnn.functional as F
+from helpers import assert_close, check_op, rand, requires_torch, torch
+
+TF = torch.nn.functional if torch is not None else None
+
+
+def _f(name):
+    """The same functional op from whichever library the tensor belongs to."""
+    return lambda *a, **k: getattr(F if isinstance(a[0], tg.Tensor) else TF, name)(*a, **k)
+
+
+# (input shape, weight shape, options): non-square everything, odd sizes, 1x1 kernels,
+# kernel = input size, depthwise, padding >= kernel/2
+CONV2D = [
+    ((2, 3, 7, 6), (4, 3, 3, 3), {}),
+    ((2, 3, 7, 6), (4, 3, 3, 2), dict(stride=2, padding=1)),
+    ((1, 4, 9, 8), (6, 2, 3, 3), dict(stride=(2, 1), padding=(2, 1), groups=2)),
+    ((2, 3, 9, 10), (2, 3, 2, 3), dict(dilation=2, padding=(1, 2))),
+    ((2, 4, 6, 7), (4, 1, 3, 3), dict(groups=4, padding=1)),                 # depthwise
+    ((2, 3, 5, 4), (2, 3, 5, 4), {}),                                        # kernel = input
+    ((2, 3, 5, 4), (5, 3, 1, 1), dict(stride=2)),                            # 1x1
+    ((1, 2, 6, 5), (3, 2, 3, 3), dict(padding=3)),                           # padding > k/2
+    ((2, 2, 8, 7), (3, 2, 3, 2), dict(stride=3, dilation=(1, 2), padding=1)),
+    ((2, 3, 7, 6), (4, 3, 3, 3), dict(padding="same")),
+    ((2, 3, 7, 6), (4, 3, 4, 2), dict(padding="same", dilation=2)),          # odd total pad
+    ((2, 3, 7, 6), (4, 3, 3, 3), dict(padding="valid")),
+    ((3, 7, 6), (4, 3, 3, 3), dict(padding=1)),                              # unbatched
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("bias", [False, True], ids=["nobias", "bias"])
+@pytest.mark.parametrize("xs,ws,kw", CONV2D, ids=lambda v: str(v).replace(" ", ""))
+def test_conv2d_matches_torch(xs, ws, kw, bias):
+    inputs = [rand(*xs, seed=1), rand(*ws, seed=2)] + ([rand(ws[0], seed=3)] if bias else [])
+    check_op(lambda x, w, *b: _f("conv2d")(x, w, *b, **kw), inputs=inputs,
+             gradcheck=np.prod(xs) <= 200)
+
+
+CONV1D3D = [
+    ("conv1d", (2, 3, 11), (4, 3, 3), dict(stride=2, padding=1)),
+    ("conv1d", (2, 4, 9), (4, 2, 2), dict(dilation=3, groups=2)),
+    ("conv1d", (3, 9), (2, 3, 4), {}),
+    ("conv3d", (1, 2, 5, 6, 4), (3, 2, 3, 2, 2), dict(stride=(1, 2, 1), padding=(1, 0, 1))),
+    ("conv3d", (2, 2, 4, 5, 3), (2, 1, 2, 2, 2), dict(groups=2, dilation=(1, 2, 1))),
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("name,xs,ws,kw", CONV1D3D, ids=lambda v: str(v).replace(" ", ""))
+def test_conv1d_conv3d_match_torch(name, xs, ws, kw):
+    check_op(lambda x, w, b: _f(name)(x, w, b, **kw),
+             inputs=[rand(*xs, seed=1), rand(*ws, seed=2), rand(ws[0], seed=3)],
+             gradcheck=np.prod(xs) <= 120)
+
+
+CONV_T = [
+    ("conv_transpose2d", (2, 4, 4, 5), (4, 3, 3, 3), dict(stride=2)),
+    ("conv_transpose2d", (2, 4, 4, 5), (4, 3, 3, 2), dict(stride=2, padding=1,
+                                                          output_padding=1)),
+    ("conv_transpose2d", (1, 4, 3, 4), (4, 1, 3, 3), dict(stride=(1, 2), groups=2, dilation=2)),
+    ("conv_transpose2d", (2, 3, 5, 4), (3, 2, 3, 3), dict(padding=1)),
+    ("conv_transpose2d", (3, 5, 4), (3, 2, 2, 2), dict(stride=2)),            # unbatched
+    ("conv_transpose1d", (2, 3, 6), (3, 2, 4), dict(stride=3, padding=1, output_padding=2)),
+    ("conv_transpose3d", (1, 2, 3, 3, 2), (2, 2, 2, 3, 2), dict(stride=2, padding=(0, 1, 0))),
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("name,xs,ws,kw", CONV_T, ids=lambda v: str(v).replace(" ", ""))
+def test_conv_transpose_matches_torch(name, xs, ws, kw):
+    out_c = ws[1] * kw.get("groups", 1)
+    check_op(lambda x, w, b: _f(name)(x, w, b, **kw),
+             inputs=[rand(*xs, seed=1), rand(*ws, seed=2), rand(out_c, seed=3)],
+             gradcheck=np.prod(xs) <= 60)
+
+
+@requires_torch
+@pytest.mark.parametrize("kw", [dict(padding=1), dict(stride=2, padding=1), dict(groups=2),
+                                dict(dilation=2)], ids=str)
+def test_conv2d_second_derivatives_match_torch(kw):
+    x, w = rand(2, 4, 6, 5, seed=1), rand(4, 4 // kw.get("groups", 1), 3, 2, seed=2)
+    ours = [tg.tensor(v, requires_grad=True) for v in (x, w)]
+    ref = [torch.from_numpy(v).requires_grad_() for v in (x, w)]
+
+    def second(lib, fn, args, grad):
+        y = fn(*args, **kw)
+        gx, gw = grad((y * y).sum(), args, create_graph=True)
+        return grad((gx * gx).sum() + (gw ** 3).sum(), args)
+
+    a = second(tg, F.conv2d, ours, tg.autograd.grad)
+    b = second(torch, TF.conv2d, ref, torch.autograd.grad)
+    for u, v in zip(a, b):
+        assert_close(u.numpy(), v.numpy(), atol=1e-7, rtol=1e-7)
+
+
+def test_conv_gradgradcheck_small():
+    x = tg.tensor(rand(1, 2, 4, 3, seed=1), requires_grad=True)
+    w = tg.tensor(rand(2, 1, 2, 2, seed=2), requires_grad=True)
+    assert tg.gradgradcheck(lambda a, b: F.conv2d(a, b, stride=(2, 1), padding=1, groups=2),
+                            [x, w])
+    assert tg.gradgradcheck(lambda a, b: F.conv_transpose2d(a, b, stride=2), [x, w])
+
+
+def test_float32_conv_keeps_dtype():
+    x = tg.randn(2, 3, 8, 8, requires_grad=True)
+    w = tg.randn(4, 3, 3, 3, requires_grad=True)
+    y = F.conv2d(x, w, padding=1)
+    y.sum().backward()
+    assert y.dtype == x.grad.dtype == w.grad.dtype == tg.float32
+    assert y.grad_fn.name == "conv2d"
+
+
+@pytest.mark.parametrize("call,error,message", [
+    (lambda x, w: F.conv2d(x, tg.ones(4, 2, 3, 3)), ValueError,
+     r"conv2d: input has 3 channels but weight \(4, 2, 3, 3\) with groups=1 expects 2"),
+    (lambda x, w: F.conv2d(x[0, 0], w), ValueError, r"conv2d: expected a 4-D input"),
+    (lambda x, w: F.conv2d(x, w[0]), ValueError, r"conv2d: weight must be 4-D"),
+    (lambda x, w: F.conv2d(x, tg.ones(4, 3, 9, 3)), ValueError,
+     r"conv2d: kernel extent 9 .* larger than the padded input size 8"),
+    (lambda x, w: F.conv2d(x, w, stride=0), ValueError, r"conv2d: stride must be positive"),
+    (lambda x, w: F.conv2d(x, w, dilation=(1, -1)), ValueError,
+     r"conv2d: dilation must be positive, got \(1, -1\)"),
+    (lambda x, w: F.conv2d(x, w, padding=-1), ValueError, r"padding must be non-negative"),
+    (lambda x, w: F.conv2d(x, w, padding=1.5), TypeError, r"conv2d: padding must be an int"),
+    (lambda x, w: F.conv2d(x, w, padding="full"), ValueError, r"padding must be an int, a tuple"),
+    (lambda x, w: F.conv2d(x, w, padding="same", stride=2), ValueError, r"not supported for "
+     r"strided"),
+    (lambda x, w: F.conv2d(x, tg.ones(4, 1, 3, 3), groups=3), ValueError,
+     r"groups=3 must divide .* output channels \(4\)"),
+    (lambda x, w: F.conv2d(x, w, groups=0), ValueError, r"groups must be a positive int"),
+    (lambda x, w: F.conv2d(x, w, tg.ones(3)), ValueError, r"bias must have shape \(4,\)"),
+    (lambda x, w: F.conv2d(x, w.double()), RuntimeError, r"float32 and weight dtype float64"),
+    (lambda x, w: F.conv2d(x.long(), w), TypeError, r"expected a floating point input"),
+    (lambda x, w: F.conv2d(x, w, stride=(1, 1, 1)), ValueError, r"stride must have 2 entries"),
+    (lambda x, w: F.conv_transpose2d(x, tg.ones(3, 2, 3, 3), stride=2, output_padding=2),
+     ValueError, r"output_padding \(2, 2\) must be smaller than stride \(2, 2\)"),
+    (lambda x, w: F.conv_transpose2d(x, tg.ones(4, 2, 3, 3)), ValueError,
+     r"conv_transpose2d: input has 3 channels but weight"),
+])
+def test_bad_arguments_raise_clear_errors(call, error, message):
+    x, w = tg.ones(2, 3, 8, 8), tg.ones(4, 3, 3, 3)
+    with pytest.raises(error, match=message):
+        call(x, w)

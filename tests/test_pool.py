@@ -1,0 +1,142 @@
+"""Pooling vs PyTorch: max (ties, NaN, ceil_mode, dilation, indices), unpool, average
+(padding counted or not, divisor_override), adaptive; second derivatives; bad arguments."""
+import numpy as np
+import pytest
+
+import tinygrad_cnn as tg
+import tinygrad_cnn.functional as F
+from helpers import assert_close, check_op, rand, requires_torch, torch
+
+TF = torch.nn.functional if torch is not None else None
+
+
+def _f(name):
+    return lambda *a, **k: getattr(F if isinstance(a[0], tg.Tensor) else TF, name)(*a, **k)
+
+
+MAX2D = [
+    dict(kernel_size=2), dict(kernel_size=3, stride=1), dict(kernel_size=(3, 2), stride=(2, 1)),
+    dict(kernel_size=3, stride=2, padding=1), dict(kernel_size=3, stride=2, ceil_mode=True),
+    dict(kernel_size=2, stride=2, padding=1, ceil_mode=True),
+    dict(kernel_size=3, dilation=2, stride=1, padding=(1, 0)),
+    dict(kernel_size=(2, 3), stride=(3, 2), dilation=(2, 1), padding=1, ceil_mode=True),
+    dict(kernel_size=(7, 6)),                                               # kernel = input
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("kw", MAX2D, ids=str)
+@pytest.mark.parametrize("shape", [(2, 3, 7, 6), (3, 7, 6)], ids=["batched", "unbatched"])
+def test_max_pool2d_matches_torch(kw, shape):
+    check_op(lambda x: _f("max_pool2d")(x, **kw), inputs=[rand(*shape)], gradcheck=False)
+
+
+@requires_torch
+def test_max_pool_gradcheck_and_indices():
+    x = rand(1, 2, 5, 4)
+    check_op(lambda t: _f("max_pool2d")(t, 3, 1, 1), inputs=[x])
+    ours = F.max_pool2d(tg.tensor(x), 3, 2, 1, return_indices=True)[1]
+    ref = TF.max_pool2d(torch.from_numpy(x), 3, 2, 1, return_indices=True)[1]
+    assert ours.dtype == tg.int64 and ours.tolist() == ref.tolist()
+
+
+@requires_torch
+def test_max_pool_ties_go_to_the_first_maximum_and_nan_propagates():
+    x = np.zeros((1, 1, 4, 4))
+    x[0, 0, 1, 2] = np.nan
+    check_op(lambda t: _f("max_pool2d")(t, 2, 1), inputs=[x], gradcheck=False)
+    check_op(lambda t: _f("max_pool2d")(t, 3, 1, 1), inputs=[np.ones((1, 2, 4, 5))],
+             gradcheck=False)
+
+
+@requires_torch
+@pytest.mark.parametrize("name,shape,kw", [
+    ("max_pool1d", (2, 3, 9), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+    ("max_pool1d", (3, 8), dict(kernel_size=2)),
+    ("max_pool3d", (1, 2, 5, 4, 6), dict(kernel_size=(2, 3, 2), stride=(1, 2, 2), padding=1)),
+    ("avg_pool1d", (2, 3, 9), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+    ("avg_pool3d", (1, 2, 5, 4, 6), dict(kernel_size=(2, 3, 2), stride=(1, 2, 2), padding=1,
+                                         count_include_pad=False)),
+], ids=str)
+def test_1d_3d_pooling_matches_torch(name, shape, kw):
+    check_op(lambda x: _f(name)(x, **kw), inputs=[rand(*shape)], gradcheck=False)
+
+
+AVG2D = [
+    dict(kernel_size=2), dict(kernel_size=3, stride=1), dict(kernel_size=(3, 2), stride=(2, 1)),
+    dict(kernel_size=3, stride=2, padding=1),
+    dict(kernel_size=3, stride=2, padding=1, count_include_pad=False),
+    dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
+    dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+    dict(kernel_size=(2, 3), ceil_mode=True, divisor_override=4),
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("kw", AVG2D, ids=str)
+@pytest.mark.parametrize("shape", [(2, 3, 7, 6), (3, 7, 6)], ids=["batched", "unbatched"])
+def test_avg_pool2d_matches_torch(kw, shape):
+    check_op(lambda x: _f("avg_pool2d")(x, **kw), inputs=[rand(*shape)],
+             gradcheck=len(shape) == 3)
+
+
+@requires_torch
+@pytest.mark.parametrize("name,out", [("adaptive_avg_pool2d", (3, 4)),
+                                      ("adaptive_avg_pool2d", (7, 1)),
+                                      ("adaptive_avg_pool2d", 2),
+                                      ("adaptive_max_pool2d", (3, 4)),
+                                      ("adaptive_max_pool2d", (4, 6)),
+                                      ("adaptive_avg_pool1d", 4)], ids=str)
+def test_adaptive_pooling_matches_torch(name, out):
+    shape = (2, 3, 9) if name.endswith("1d") else (2, 3, 7, 9)
+    check_op(lambda x: _f(name)(x, out), inputs=[rand(*shape)], gradcheck=False)
+
+
+@requires_torch
+def test_max_unpool2d_matches_torch():
+    x = rand(2, 3, 6, 8)
+    y, idx = F.max_pool2d(tg.tensor(x), 2, return_indices=True)
+    ty, tidx = TF.max_pool2d(torch.from_numpy(x), 2, return_indices=True)
+    check_op(lambda t: F.max_unpool2d(t, idx, 2) if isinstance(t, tg.Tensor)
+             else TF.max_unpool2d(t, tidx, 2), inputs=[y.numpy()])
+    assert F.max_unpool2d(y, idx, 2, output_size=(7, 9)).shape == (2, 3, 7, 9)
+
+
+@requires_torch
+@pytest.mark.parametrize("name,kw", [("max_pool2d", dict(kernel_size=3, stride=2, padding=1)),
+                                     ("avg_pool2d", dict(kernel_size=3, stride=2, padding=1))])
+def test_pool_second_derivatives_match_torch(name, kw):
+    x = rand(2, 2, 7, 6)
+    a = tg.tensor(x, requires_grad=True)
+    b = torch.from_numpy(x).requires_grad_()
+    ga, = tg.autograd.grad((getattr(F, name)(a, **kw) ** 2).sum(), a, create_graph=True)
+    gb, = torch.autograd.grad((getattr(TF, name)(b, **kw) ** 2).sum(), b, create_graph=True)
+    gga, = tg.autograd.grad((ga ** 2).sum(), a)
+    ggb, = torch.autograd.grad((gb ** 2).sum(), b)
+    assert_close(gga.numpy(), ggb.numpy())
+
+
+def test_pool_gradgradcheck():
+    x = tg.tensor(rand(1, 2, 5, 4), requires_grad=True)
+    assert tg.gradgradcheck(lambda t: F.avg_pool2d(t, 2, 1, 1, count_include_pad=False), [x])
+    assert tg.gradgradcheck(lambda t: F.max_pool2d(t, 2, 1) ** 2, [x])
+
+
+@pytest.mark.parametrize("call,error,message", [
+    (lambda x: F.max_pool2d(x, 3, padding=2), ValueError,
+     r"max_pool2d: padding should be at most half of the kernel size, got padding=\(2, 2\)"),
+    (lambda x: F.max_pool2d(x, 0), ValueError, r"kernel_size must be positive"),
+    (lambda x: F.max_pool2d(x, 2, stride=0), ValueError, r"stride must be positive"),
+    (lambda x: F.max_pool2d(x, 9), ValueError, r"kernel extent 9 .* larger than the padded"),
+    (lambda x: F.max_pool2d(x[0, 0, 0], 2), ValueError, r"expected a 4-D input"),
+    (lambda x: F.max_pool2d(x, 2.0), TypeError, r"kernel_size must be an int"),
+    (lambda x: F.max_pool2d(x.long(), 2), TypeError, r"expected a floating point input"),
+    (lambda x: F.avg_pool2d(x, 2, divisor_override=0), ValueError, r"divisor_override must be"),
+    (lambda x: F.avg_pool2d(x, 3, padding=(1, 2)), ValueError, r"padding should be at most"),
+    (lambda x: F.adaptive_avg_pool2d(x, (0, 2)), ValueError, r"output_size must be positive"),
+    (lambda x: F.max_unpool2d(x, tg.ones(2, 3, 8, 8), 2), TypeError,
+     r"indices must be an integer Tensor"),
+])
+def test_bad_pool_arguments(call, error, message):
+    with pytest.raises(error, match=message):
+        call(tg.ones(2, 3, 8, 8))

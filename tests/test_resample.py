@@ -1,0 +1,118 @@
+"""upsample/downsample (zero insertion, the lecture notes' uSample/dSample), interpolate, pad."""
+import numpy as np
+import pytest
+
+import tinygrad_cnn as tg
+import tinygrad_cnn.functional as F
+from helpers import assert_close, check_op, rand, requires_torch, torch
+
+TF = torch.nn.functional if torch is not None else None
+
+
+def test_upsample_inserts_zeros_as_the_notes_define():
+    x = tg.tensor([[[1.0, 2.0, 3.0]]])
+    assert F.upsample(x, 2).tolist() == [[[1.0, 0.0, 2.0, 0.0, 3.0]]]
+    assert F.upsample(x, 3).shape == (1, 1, 7)
+    y = F.upsample(tg.tensor([[[[1.0, 2.0], [3.0, 4.0]]]]), (2, 1))
+    assert y.tolist() == [[[[1.0, 2.0], [0.0, 0.0], [3.0, 4.0]]]]
+
+
+def test_downsample_keeps_every_factor_th_sample():
+    x = tg.arange(7.0).reshape(1, 1, 7)
+    assert F.downsample(x, 2).tolist() == [[[0.0, 2.0, 4.0, 6.0]]]   # ceil(7/2) = 4
+    assert F.downsample(x, 3).tolist() == [[[0.0, 3.0, 6.0]]]
+
+
+def test_upsample_and_downsample_are_each_others_backward():
+    x = tg.tensor(rand(2, 3, 4, 5), requires_grad=True)
+    y = F.upsample(x, (2, 3))
+    g = tg.tensor(rand(*y.shape, seed=2))
+    y.backward(g)
+    assert y.grad_fn.name == "upsample"
+    assert_close(x.grad.numpy(), F.downsample(g, (2, 3)).numpy())
+    x.grad = None
+    z = F.downsample(x, 2)
+    h = tg.tensor(rand(*z.shape, seed=3))
+    z.backward(h)
+    expected = np.zeros((2, 3, 4, 5))
+    expected[:, :, ::2, ::2] = h.numpy()
+    assert_close(x.grad.numpy(), expected)
+
+
+def test_resampling_gradients_and_second_derivatives():
+    x = tg.tensor(rand(1, 2, 3, 4), requires_grad=True)
+    for fn in (lambda t: F.upsample(t, 2) ** 2, lambda t: F.downsample(t, (2, 3)) ** 2,
+               lambda t: F.upsample(t, (1, 3))):
+        assert tg.gradcheck(fn, [x]) and tg.gradgradcheck(fn, [x])
+
+
+def test_unbatched_only_with_a_tuple_of_ndim_minus_1_entries():
+    x = tg.ones(3, 4, 5)                         # batched 1-D (n=3, c=4, l=5) by default
+    assert F.upsample(x, 2).shape == (3, 4, 9)
+    assert F.upsample(x, (2, 2)).shape == (3, 7, 9)   # unbatched (c=3, 4, 5)
+
+
+@pytest.mark.parametrize("call,error,message", [
+    (lambda x: F.upsample(x, 0), ValueError, r"upsample: factor must be >= 1, got 0"),
+    (lambda x: F.downsample(x, 1.5), TypeError, r"factor must be an int"),
+    (lambda x: F.upsample(x, (2, 2, 2, 2)), ValueError, r"factor \(2, 2, 2, 2\) must have one "
+     r"entry per spatial dim"),
+    (lambda x: F.interpolate(x, scale_factor=float("nan")), ValueError,
+     r"scale_factor must be 2 positive finite numbers"),
+    (lambda x: F.interpolate(x), ValueError, r"exactly one of size and scale_factor"),
+    (lambda x: F.interpolate(x, size=4, mode="linear"), ValueError, r"needs a 3-D input"),
+    (lambda x: F.interpolate(x, size=4, align_corners=True), ValueError,
+     r"align_corners can only be set with the linear modes"),
+    (lambda x: F.pad(x, (1,)), TypeError, r"even number of ints"),
+    (lambda x: F.pad(x, (4, 4), mode="reflect"), ValueError, r"reflect padding .* smaller"),
+    (lambda x: F.pad(x, (-3, -2)), ValueError, r"leaves no elements"),
+])
+def test_bad_resample_arguments(call, error, message):
+    with pytest.raises(error, match=message):
+        call(tg.ones(1, 2, 4, 4))
+
+
+INTERP = [dict(size=(8, 11)), dict(scale_factor=2), dict(scale_factor=(1.5, 0.7)),
+          dict(size=(3, 4)), dict(size=(1, 1))]
+
+
+@requires_torch
+@pytest.mark.parametrize("kw", INTERP, ids=str)
+@pytest.mark.parametrize("mode,align", [("nearest", None), ("bilinear", False),
+                                        ("bilinear", True)])
+def test_interpolate_2d_matches_torch(kw, mode, align):
+    check_op(lambda x: _interp(x, mode=mode, align_corners=align, **kw),
+             inputs=[rand(2, 3, 5, 7)], gradcheck=False)
+
+
+def _interp(x, **kw):
+    return (F if isinstance(x, tg.Tensor) else TF).interpolate(x, **kw)
+
+
+@requires_torch
+@pytest.mark.parametrize("shape,mode,kw", [
+    ((2, 3, 5), "linear", dict(size=9)), ((2, 3, 5), "linear", dict(scale_factor=0.5)),
+    ((2, 3, 5), "nearest", dict(size=12)),
+    ((1, 2, 3, 4, 5), "trilinear", dict(scale_factor=(2, 1.5, 0.6))),
+    ((1, 2, 3, 4, 5), "nearest", dict(size=(5, 2, 7))),
+], ids=str)
+def test_interpolate_1d_3d_matches_torch(shape, mode, kw):
+    align = False if mode != "nearest" else None
+    check_op(lambda x: _interp(x, mode=mode, align_corners=align, **kw), inputs=[rand(*shape)],
+             gradcheck=False)
+
+
+@requires_torch
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("pad", [(1, 2), (2, 1, 1, 3), (-1, 2, 0, -2), (0, 0, 3, 3)], ids=str)
+def test_pad_matches_torch(mode, pad):
+    shape = (2, 3, 5, 7) if len(pad) == 4 else (2, 3, 7)
+    kw = dict(value=1.5) if mode == "constant" else {}
+    check_op(lambda x: (F if isinstance(x, tg.Tensor) else TF).pad(x, pad, mode=mode, **kw),
+             inputs=[rand(*shape)], gradcheck=False)
+
+
+def test_pad_gradients_by_finite_differences():
+    x = tg.tensor(rand(1, 2, 3, 4), requires_grad=True)
+    for mode in ("constant", "reflect", "replicate", "circular"):
+        assert tg.gradcheck(lambda t: F.pad(t, (2, 1, -1, 2), mode=mode) ** 2, [x])
