@@ -6,7 +6,8 @@ import math
 from ..errors import OpTypeError, OpValueError
 from ..ops.cnn_args import check_float, int_tuple, out_size, spatial_input
 from ..ops.op_registry import const
-from ..ops.pool import AVG_POOL, MAX_POOL, MAX_UNPOOL, avg_divisor, max_pool_indices
+from ..ops.pool import (AVG_POOL, MAX_POOL, MAX_UNPOOL, avg_divisor, max_pool_taps,
+                        pool_gather, pool_scatter, taps_to_indices)
 
 
 def _pool_args(op, x, nd, kernel_size, stride, padding, dilation, ceil_mode):
@@ -34,11 +35,14 @@ def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, retu
     x, unbatched = spatial_input(op, input, nd)
     check_float(op, x)
     k, st, p, d, o, pr = _pool_args(op, x, nd, kernel_size, stride, padding, dilation, ceil_mode)
-    idx = max_pool_indices(x.xp, x.data, k, st, p, d, o, pr)
-    overlap = any(ss < dd * (kk - 1) + 1 for ss, dd, kk in zip(st, d, k))
-    y = MAX_POOL[nd](x, indices=idx, overlap=overlap)
+    y = MAX_POOL[nd](x, k=k, st=st, p=p, pr=pr, d=d, o=o)
+    if return_indices:
+        # the tap each output took is in the closure of y's node; recompute it when no graph
+        _, arg = max_pool_taps(x.xp, x.data, k, st, p, d, o, pr)
+        idx = taps_to_indices(x.xp, arg, x.shape[2:], k, st, p, d)
     if unbatched:
-        y, idx = y.squeeze(0), idx[0]
+        y = y.squeeze(0)
+        idx = idx[0] if return_indices else None
     return (y, const(idx)) if return_indices else y
 
 
@@ -173,6 +177,10 @@ def adaptive_avg_pool2d(input, output_size):
     return _adaptive_avg(2, input, output_size)
 
 
+def _adaptive_max(x, indices, overlap):
+    return pool_gather(x, indices=indices, overlap=overlap)
+
+
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """Max pooling to a fixed (oh, ow), windows as PyTorch; the gradient goes to the argmax."""
     op = "adaptive_max_pool2d"
@@ -195,7 +203,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     pos_h = r[xp.arange(o[0])[:, None], tap // kw]       # (n, c, oh, ow)
     pos_w = c[xp.arange(o[1])[None, :], tap % kw]
     idx = (pos_h * w + pos_w).astype("int64")
-    y = MAX_POOL[2](x, indices=idx, overlap=True)
+    y = _adaptive_max(x, indices=idx, overlap=True)
     if unbatched:
         y, idx = y.squeeze(0), idx[0]
     return (y, const(idx)) if return_indices else y

@@ -1,14 +1,17 @@
 """Pooling ops: max (with indices), max-unpool, average, and their adjoint pairs.
 
-    max_pool{nd}d(x)      gathers each window's first maximum;  backward: pool_scatter(gy)
-    pool_scatter(g)       adds g at the argmax positions;        backward: pool_gather
-    pool_gather(x)        reads x at given positions;            backward: pool_scatter
+    max_pool{nd}d(x)          each window's first maximum;  backward: max_pool{nd}d_scatter
+    max_pool{nd}d_scatter(g)  g added at those maxima;      backward: max_pool{nd}d_gather
+    max_pool{nd}d_gather(x)   x read at those maxima;       backward: max_pool{nd}d_scatter
+    pool_scatter, pool_gather the same pair by flat plane positions (adaptive max pooling)
     max_unpool{nd}d(x)    puts x at the positions (no sum);      backward: pool_gather
     avg_pool{nd}d(x)      window sum / divisor;                  backward: avg_pool_adjoint
     avg_pool_adjoint(g)   spreads g / divisor over the windows;  backward: avg_pool
 
 Max pooling routes the gradient to the argmax of each window (ties: the first maximum,
-NaN counts as the maximum, as PyTorch); average pooling spreads it evenly, the lecture notes'
+NaN counts as the maximum, as PyTorch): the forward remembers, per output, which kernel tap
+won, and the backward adds each gradient back through that tap's strided slice, one
+vectorised pass per tap (the scatter needs no index arithmetic); average pooling spreads it evenly, the lecture notes'
 constant 1/k filter. Indices are flat positions in each (n, c) plane of the unpadded input,
 as PyTorch's return_indices. Notation in cnn_args.
 """
@@ -18,22 +21,65 @@ from .op_registry import const, register
 from .windows import crop_spatial, pad_spatial, prod, tap_slices, window_spread, window_view
 
 
-def max_pool_indices(xp, x, k, st, p, d, o, pr):
-    """int64 (n, c, *o): flat position in each plane of every window's first maximum."""
-    n, c = x.shape[:2]
-    s = x.shape[2:]
-    nd = len(k)
+def max_pool_taps(xp, x, k, st, p, d, o, pr):
+    """Window maxima (n, c, *o) and which kernel tap holds each (int8/16, first maximum;
+    NaN counts as the maximum, as PyTorch). One vectorised pass per kernel tap."""
     xpad = pad_spatial(xp, x, p, pr, value=-xp.inf)
-    win = window_view(xp, xpad, k, st, d, o).reshape((n, c) + tuple(o) + (prod(k),))
-    tap = win.argmax(axis=-1)  # first maximum; NaN wins as in PyTorch
-    taps = xp.unravel_index(tap, k)
-    flat = xp.zeros(tap.shape, dtype="int64")
+    lead = (slice(None), slice(None))
+    views = [xpad[lead + where] for _, where in tap_slices(k, st, d, o)]
+    best = views[0].copy()
+    for v in views[1:]:
+        xp.maximum(best, v, out=best)  # NaN propagates
+    arg = xp.zeros(best.shape, dtype="int8" if len(views) < 128 else "int16")
+    has_nan = bool(xp.isnan(best).any())
+    for t in range(len(views) - 1, -1, -1):  # last to first, so the first maximum wins
+        hit = views[t] == best
+        if has_nan:
+            hit |= xp.isnan(views[t])  # a NaN maximum sits at the first NaN
+        # arg = t where hit: integer arithmetic, several times faster than where/copyto
+        arg -= (arg - t) * hit.view("int8").astype(arg.dtype, copy=False)
+    return best, arg
+
+
+def taps_to_indices(xp, arg, s, k, st, p, d):
+    """Flat positions in each unpadded (n, c) plane from tap numbers (return_indices)."""
+    nd = len(k)
+    taps = xp.unravel_index(arg.astype("int64"), k)
+    o = arg.shape[2:]
+    flat = xp.zeros(arg.shape, dtype="int64")
     for i in range(nd):
         start = (xp.arange(o[i]) * st[i] - p[i]).reshape((-1,) + (1,) * (nd - 1 - i))
         # an all -inf window may pick a padded cell: clamp onto the first real one (PyTorch)
-        pos = xp.clip(start + taps[i] * d[i], 0, s[i] - 1)
-        flat = flat * s[i] + pos
+        flat = flat * s[i] + xp.clip(start + taps[i] * d[i], 0, s[i] - 1)
     return flat
+
+
+def scatter_taps(xp, g, arg, k, st, d, padded_shape):
+    """Padded zeros with each g value added at its window's chosen tap (col2im with masks)."""
+    out = xp.zeros(padded_shape, dtype=g.dtype)
+    lead = (slice(None), slice(None))
+    o = arg.shape[2:]
+    # windows that do not overlap write each cell at most once: assign, no read
+    disjoint = all(s >= dd * (kk - 1) + 1 for s, dd, kk in zip(st, d, k))
+    finite = bool(xp.isfinite(g).all())  # then g·mask is exact and much faster than where
+    zero = xp.zeros((), dtype=g.dtype)
+    for t, (_, where) in enumerate(tap_slices(k, st, d, o)):
+        part = g * (arg == t) if finite else xp.where(arg == t, g, zero)
+        if disjoint:
+            out[lead + where] = part
+        else:
+            out[lead + where] += part
+    return out
+
+
+def gather_taps(xp, gpad, arg, k, st, d):
+    """Each window's chosen tap read from the padded ``gpad`` (the adjoint of scatter_taps)."""
+    lead = (slice(None), slice(None))
+    out = xp.zeros(arg.shape, dtype=gpad.dtype)
+    for t, (_, where) in enumerate(tap_slices(k, st, d, arg.shape[2:])):
+        sel = arg == t
+        out[sel] = gpad[lead + where][sel]
+    return out
 
 
 def _planes(a):
@@ -79,13 +125,33 @@ def pool_scatter(g, *, indices, size, overlap):
 
 
 def _register_max(nd):
-    @register(f"max_pool{nd}d", rule="gx = pool_scatter(gy, argmax indices): the gradient goes "
-                                     "to the first maximum of each window")
-    def max_pool(x, *, indices, overlap):
-        def backward(gy):
-            return pool_scatter(gy, indices=indices, size=x.shape[2:], overlap=overlap)
+    @register(f"max_pool{nd}d", rule=f"gx = max_pool{nd}d_scatter(gy): each gradient goes to "
+                                     "the first maximum of its window")
+    def max_pool(x, *, k, st, p, pr, d, o):
+        xp = x.xp
+        y, arg = max_pool_taps(xp, x.data, k, st, p, d, o, pr)
 
-        return gather_planes(x.xp, x.data, indices), backward
+        def backward(gy):
+            return scatter(gy, arg=arg, k=k, st=st, p=p, pr=pr, d=d, size=x.shape[2:])
+
+        return y, backward
+
+    @register(f"max_pool{nd}d_scatter", rule=f"ggy = max_pool{nd}d_gather(gz)")
+    def scatter(g, *, arg, k, st, p, pr, d, size):
+        def backward(gz):
+            return gather(gz, arg=arg, k=k, st=st, p=p, pr=pr, d=d)
+
+        padded = g.shape[:2] + tuple(si + a + b for si, a, b in zip(size, p, pr))
+        z = scatter_taps(g.xp, g.data, arg, k, st, d, padded)
+        return crop_spatial(z, p, size), backward
+
+    @register(f"max_pool{nd}d_gather", rule=f"gx = max_pool{nd}d_scatter(gy)")
+    def gather(x, *, arg, k, st, p, pr, d):
+        def backward(gy):
+            return scatter(gy, arg=arg, k=k, st=st, p=p, pr=pr, d=d, size=x.shape[2:])
+
+        xpad = pad_spatial(x.xp, x.data, p, pr)
+        return gather_taps(x.xp, xpad, arg, k, st, d), backward
 
     @register(f"max_unpool{nd}d", rule="gx = pool_gather(gy, indices)")
     def max_unpool(x, *, indices, size):

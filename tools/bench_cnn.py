@@ -1,0 +1,189 @@
+"""CNN op benchmark: this engine vs PyTorch CPU, same data, same process, fwd+bwd.
+
+    python tools/bench_cnn.py [--repeats 15]
+
+For every workload it first checks that our outputs and gradients match PyTorch's
+(float32), then times both (interleaved, median of the repeats) and prints ours / torch.
+It also prints the GFLOP/s our conv fwd+bwd achieves against NumPy's own matmul on the
+same GEMM shapes, and the peak traced memory (tracemalloc) of one conv fwd+bwd.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import time
+import tracemalloc
+
+import numpy as np
+
+import tinygrad_cnn as tg
+import tinygrad_cnn.functional as F
+
+
+def _lenet(lib, fn, x, y, p):
+    h = fn.max_pool2d(fn.conv2d(x, p[0], p[1], padding=2).relu(), 2)
+    h = fn.max_pool2d(fn.conv2d(h, p[2], p[3]).relu(), 2)
+    h = h.reshape(h.shape[0], -1)
+    h = (h @ p[4].T + p[5]).relu()
+    h = (h @ p[6].T + p[7]).relu()
+    z = h @ p[8].T + p[9]
+    return (z.logsumexp(1) - z[lib.arange(z.shape[0]), y]).mean()
+
+
+def workloads(rng):
+    """name -> (make inputs (list of arrays, int arrays pass through), fn(lib, F, *tensors))."""
+    def r(*shape, scale=1.0):
+        return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+    lenet_params = [r(6, 1, 5, 5, scale=0.2), r(6, scale=0.1), r(16, 6, 5, 5, scale=0.1),
+                    r(16, scale=0.1), r(120, 400, scale=0.05), r(120, scale=0.1),
+                    r(84, 120, scale=0.1), r(84, scale=0.1), r(10, 84, scale=0.1),
+                    r(10, scale=0.1)]
+    return {
+        "conv2d A  N32 16->32 28x28 k3p1": (
+            [r(32, 16, 28, 28), r(32, 16, 3, 3, scale=0.1)],
+            lambda lib, fn, x, w: fn.conv2d(x, w, padding=1)),
+        "conv2d B  N8 64->64 56x56 k3p1": (
+            [r(8, 64, 56, 56), r(64, 64, 3, 3, scale=0.05)],
+            lambda lib, fn, x, w: fn.conv2d(x, w, padding=1)),
+        "max_pool2d 2x2 N32 C32 28x28": (
+            [r(32, 32, 28, 28)], lambda lib, fn, x: fn.max_pool2d(x, 2)),
+        "avg_pool2d 2x2 N32 C32 28x28": (
+            [r(32, 32, 28, 28)], lambda lib, fn, x: fn.avg_pool2d(x, 2)),
+        "conv_transpose2d s2 N16 32->16 14->28": (
+            [r(16, 32, 14, 14), r(32, 16, 3, 3, scale=0.1)],
+            lambda lib, fn, x, w: fn.conv_transpose2d(x, w, stride=2, padding=1,
+                                                      output_padding=1)),
+        "LeNet-5 fwd+bwd batch 64": (
+            [r(64, 1, 28, 28), rng.integers(0, 10, 64)] + lenet_params,
+            lambda lib, fn, x, y, *p: _lenet(lib, fn, x, y, p)),
+    }
+
+
+def _run(lib, fn, f, arrays, grad_seed):
+    """Forward, backward with a fixed random upstream gradient; returns (out, grads)."""
+    import torch
+    is_tg = lib is tg
+    ts = []
+    for a in arrays:
+        if a.dtype.kind == "f":
+            ts.append(tg.tensor(a, requires_grad=True) if is_tg
+                      else torch.from_numpy(a).requires_grad_())
+        else:
+            ts.append(tg.tensor(a) if is_tg else torch.from_numpy(a))
+    out = f(lib, fn, *ts)
+    g = np.random.default_rng(grad_seed).standard_normal(tuple(out.shape)).astype(np.float32)
+    out.backward(tg.tensor(g) if is_tg else torch.from_numpy(g))
+    return out, [t.grad for t in ts if t.dtype.kind == "f" if is_tg] if is_tg else \
+        [t.grad for t in ts if t.is_floating_point()]
+
+
+def check(name, f, arrays):
+    import torch
+    import torch.nn.functional as TF
+    out, grads = _run(tg, F, f, arrays, 0)
+    tout, tgrads = _run(torch, TF, f, arrays, 0)
+    scale = float(np.abs(tout.detach().numpy()).max()) or 1.0
+    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), atol=1e-4 * scale,
+                               rtol=1e-3, err_msg=f"{name}: forward")
+    for i, (a, b) in enumerate(zip(grads, tgrads)):
+        b = b.numpy()
+        np.testing.assert_allclose(a.numpy(), b, atol=1e-4 * (np.abs(b).max() or 1.0),
+                                   rtol=1e-3, err_msg=f"{name}: gradient {i}")
+
+
+def timed(lib, fn, f, arrays, repeats):
+    import torch
+    is_tg = lib is tg
+    ts = []
+    for a in arrays:
+        if a.dtype.kind == "f":
+            ts.append(tg.tensor(a, requires_grad=True) if is_tg
+                      else torch.from_numpy(a).requires_grad_())
+        else:
+            ts.append(tg.tensor(a) if is_tg else torch.from_numpy(a))
+
+    def step():
+        for t in ts:
+            t.grad = None
+        out = f(lib, fn, *ts)
+        out.sum().backward()
+
+    step()  # warm-up
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def conv_flops(x_shape, w_shape, o_hw):
+    n, c = x_shape[:2]
+    f, _, kh, kw = w_shape
+    return 3 * 2.0 * n * f * c * kh * kw * o_hw[0] * o_hw[1]   # fwd, input grad, weight grad
+
+
+def matmul_gflops(m, k, n, repeats=5):
+    a = np.random.default_rng(0).standard_normal((m, k), dtype=np.float32)
+    b = np.random.default_rng(1).standard_normal((k, n), dtype=np.float32)
+    best = min(_time(lambda: a @ b) for _ in range(repeats))
+    return 2.0 * m * k * n / best / 1e9
+
+
+def _time(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def peak_memory(f, arrays):
+    ts = [tg.tensor(a, requires_grad=True) for a in arrays]
+    gc.collect()
+    tracemalloc.start()
+    f(tg, F, *ts).sum().backward()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--only", default="", help="run workloads whose name contains this")
+    args = ap.parse_args()
+    try:
+        import torch
+        import torch.nn.functional as TF
+    except ImportError:
+        raise SystemExit("PyTorch is needed for the side-by-side run: pip install torch==2.13.0")
+    torch.set_num_threads(2)
+    rng = np.random.default_rng(0)
+    print(f"{'workload':<40} {'ours ms':>8} {'torch ms':>9} {'ratio':>6}")
+    for name, (arrays, f) in workloads(rng).items():
+        if args.only not in name:
+            continue
+        check(name, f, arrays)
+        ours, ref = [], []
+        for _ in range(3):  # interleave so both see the same machine load
+            ours += timed(tg, F, f, arrays, args.repeats // 3 or 1)
+            ref += timed(torch, TF, f, arrays, args.repeats // 3 or 1)
+        a, b = statistics.median(ours) * 1e3, statistics.median(ref) * 1e3
+        print(f"{name:<40} {a:8.2f} {b:9.2f} {a / b:5.2f}x")
+        if name.startswith("conv2d"):
+            x, w = arrays
+            o = x.shape[2:]
+            achieved = conv_flops(x.shape, w.shape, o) / (a / 1e3) / 1e9
+            ck = w.shape[1] * w.shape[2] * w.shape[3]
+            ref_gemm = matmul_gflops(w.shape[0], ck, x.shape[0] * o[0] * o[1])
+            print(f"{'':<40} conv fwd+bwd {achieved:.0f} GFLOP/s = "
+                  f"{100 * achieved / ref_gemm:.0f}% of NumPy matmul on its GEMM shape "
+                  f"({ref_gemm:.0f} GFLOP/s)")
+            print(f"{'':<40} peak traced memory of one fwd+bwd: "
+                  f"{peak_memory(f, arrays) / 2**20:.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()
