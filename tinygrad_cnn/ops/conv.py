@@ -15,6 +15,7 @@ transpose scatters its columns back with one strided add per kernel tap (col2im)
 """
 from __future__ import annotations
 
+from ..autograd.grad_mode import state as grad_state
 from .cnn_args import out_size
 from .op_registry import register
 from .windows import crop_spatial, pad_spatial, prod, window_spread, window_view
@@ -47,19 +48,23 @@ def _by_group(xp, y, g):
     return xp.ascontiguousarray(y).reshape(g, f // g, -1)
 
 
-def conv_forward(xp, x, w, st, pad, d, g):
-    """y (n, f, *o) = x ⋆ w."""
+def conv_forward(xp, x, w, st, pad, d, g, keep_cols=None):
+    """y (n, f, *o) = x ⋆ w. With ``keep_cols`` (a dict) the im2col columns are left in it
+    for the weight gradient, which then needs no second gather."""
     n = x.shape[0]
     f = w.shape[0]
     cols, o = _im2col(xp, x, w.shape[2:], st, pad, d, g)
     y = xp.matmul(w.reshape(g, f // g, -1), cols)         # (g, fg, n·op)
     y = y.reshape((f, n) + o).swapaxes(0, 1)
+    if keep_cols is not None:
+        keep_cols["cols"] = cols
     return xp.ascontiguousarray(y)
 
 
-def conv_weight_forward(xp, x, gy, k, st, pad, d, g):
+def conv_weight_forward(xp, x, gy, k, st, pad, d, g, cols=None):
     """gw (f, cg, *k) = Σ_{n,o} gy[n, f, o] · window(x)[n, c, o, k]."""
-    cols, _ = _im2col(xp, x, k, st, pad, d, g)
+    if cols is None:
+        cols, _ = _im2col(xp, x, k, st, pad, d, g)
     gw = xp.matmul(_by_group(xp, gy, g), cols.swapaxes(1, 2))   # (g, fg, cg·kp)
     f = gy.shape[1]
     return gw.reshape((f, x.shape[1] // g) + tuple(k))
@@ -107,16 +112,22 @@ def _register(nd):
                          "gb = sum of gy over n and space")
     def conv(x, w, *bias, stride, pad, dilation, groups):
         def backward(gy):
+            # the weight gradient first: it consumes (and so frees) the forward's columns
+            cols = saved.pop("cols", None)
+            gw = conv_w(x, gy, stride=stride, pad=pad, dilation=dilation, groups=groups,
+                        ksize=w.shape[2:], cols=cols) if w.requires_grad else None
+            del cols
             gx = conv_t(gy, w, stride=stride, pad=pad, dilation=dilation, groups=groups,
                         size=x.shape[2:]) if x.requires_grad else None
-            gw = conv_w(x, gy, stride=stride, pad=pad, dilation=dilation, groups=groups,
-                        ksize=w.shape[2:]) if w.requires_grad else None
             if not bias:
                 return gx, gw
             gb = gy.sum((0,) + tuple(range(2, 2 + nd))) if bias[0].requires_grad else None
             return gx, gw, gb
 
-        y = conv_forward(x.xp, x.data, w.data, stride, pad, dilation, groups)
+        # keep the im2col columns for the weight gradient when one will be wanted
+        saved = {}
+        y = conv_forward(x.xp, x.data, w.data, stride, pad, dilation, groups,
+                         saved if w.requires_grad and grad_state.enabled else None)
         if bias:
             y += bias[0].data.reshape((1, -1) + (1,) * nd)
         return y, backward
@@ -139,7 +150,7 @@ def _register(nd):
         return z, backward
 
     @register(f"{name}_weight", rule=f"gx = conv_transpose{nd}d(gy, ggw); ggy = {name}(x, ggw)")
-    def conv_w(x, gy, *, stride, pad, dilation, groups, ksize):
+    def conv_w(x, gy, *, stride, pad, dilation, groups, ksize, cols=None):
         def backward(ggw):
             gx = conv_t(gy, ggw, stride=stride, pad=pad, dilation=dilation, groups=groups,
                         size=x.shape[2:]) if x.requires_grad else None
@@ -148,7 +159,7 @@ def _register(nd):
             return gx, ggy
 
         return conv_weight_forward(x.xp, x.data, gy.data, ksize, stride, pad, dilation,
-                                   groups), backward
+                                   groups, cols), backward
 
     return conv, conv_t, conv_w
 
