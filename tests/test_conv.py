@@ -148,3 +148,17 @@ def test_bad_arguments_raise_clear_errors(call, error, message):
     x, w = tg.ones(2, 3, 8, 8), tg.ones(4, 3, 3, 3)
     with pytest.raises(error, match=message):
         call(x, w)
+
+
+@requires_torch
+@pytest.mark.parametrize("xs,ws,kw", [((8, 16, 28, 28), (32, 16, 3, 3), dict(padding=1)),
+                                      ((4, 8, 20, 18), (8, 1, 3, 3), dict(groups=8, stride=2)),
+                                      ((4, 16, 14, 14), (16, 8, 3, 3),
+                                       dict(stride=2, padding=1, output_padding=1))],
+                         ids=["A-like", "depthwise", "transpose"])
+def test_float32_on_benchmark_like_shapes(xs, ws, kw):
+    name = "conv_transpose2d" if "output_padding" in kw else "conv2d"
+    x = rand(*xs, seed=1).astype(np.float32)
+    w = (rand(*ws, seed=2) * 0.2).astype(np.float32)
+    check_op(lambda a, b: _f(name)(a, b, **kw), inputs=[x, w], atol=2e-4, rtol=1e-4,
+             gradcheck=False)

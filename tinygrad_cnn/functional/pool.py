@@ -135,9 +135,10 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 
 
 # ---------------------------------------------------------------- adaptive pooling
-def _adaptive_bounds(n_in, n_out):
-    """PyTorch's windows: [floor(i·n/o), ceil((i+1)·n/o))."""
-    return [(i * n_in // n_out, -(-(i + 1) * n_in // n_out)) for i in range(n_out)]
+def _adaptive_bounds(xp, n_in, n_out):
+    """PyTorch's windows, as arrays: start = floor(i·n/o), end = ceil((i+1)·n/o)."""
+    i = xp.arange(n_out)
+    return (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
 
 
 def _output_size(op, output_size, nd, x):
@@ -160,9 +161,10 @@ def _adaptive_avg(nd, input, output_size):
     y = x
     for i in range(nd):  # averaging is separable: one small matrix per spatial dim
         n_in = x.shape[2 + i]
-        mat = xp.zeros((o[i], n_in), dtype=x.dtype)
-        for r, (a, b) in enumerate(_adaptive_bounds(n_in, o[i])):
-            mat[r, a:b] = 1.0 / (b - a)
+        start, end = _adaptive_bounds(xp, n_in, o[i])
+        j = xp.arange(n_in)
+        inside = (j >= start[:, None]) & (j < end[:, None])
+        mat = (inside / (end - start)[:, None]).astype(x.dtype)
         y = (y.transpose(2 + i, -1) @ Tensor._make(mat.T.copy())).transpose(2 + i, -1)
     return y.squeeze(0) if unbatched else y
 
@@ -191,10 +193,10 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     h, w = x.shape[2:]
     rows, cols = [], []
     for n_in, n_out, dest in ((h, o[0], rows), (w, o[1], cols)):
-        bounds = _adaptive_bounds(n_in, n_out)
-        width = max(b - a for a, b in bounds)
+        start, end = _adaptive_bounds(xp, n_in, n_out)
+        width = int((end - start).max())
         # each window padded to the widest by repeating its last element (max unchanged)
-        dest.append(xp.asarray([[min(a + t, b - 1) for t in range(width)] for a, b in bounds]))
+        dest.append(xp.minimum(start[:, None] + xp.arange(width), end[:, None] - 1))
     r, c = rows[0], cols[0]
     win = x.data[:, :, r[:, None, :, None], c[None, :, None, :]]     # (n, c, oh, ow, kh, kw)
     win = win.reshape(win.shape[:4] + (-1,))
