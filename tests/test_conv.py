@@ -160,5 +160,7 @@ def test_float32_on_benchmark_like_shapes(xs, ws, kw):
     name = "conv_transpose2d" if "output_padding" in kw else "conv2d"
     x = rand(*xs, seed=1).astype(np.float32)
     w = (rand(*ws, seed=2) * 0.2).astype(np.float32)
-    check_op(lambda a, b: _f(name)(a, b, **kw), inputs=[x, w], atol=2e-4, rtol=1e-4,
+    # the weight gradient sums n·oh·ow (~6k) float32 products of size ~1: its entries are
+    # ~1e2, so 1e-3 absolute is float32 round-off (1e-5 relative), not a loose tolerance
+    check_op(lambda a, b: _f(name)(a, b, **kw), inputs=[x, w], atol=1e-3, rtol=1e-4,
              gradcheck=False)
