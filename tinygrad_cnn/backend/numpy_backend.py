@@ -1,6 +1,8 @@
 """CPU backend: NumPy."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .device import Device
@@ -62,6 +64,15 @@ def scatter_add_flat(size, index, values):
     """A length-``size`` array with ``values`` summed at the flat positions ``index``
     (repeated positions accumulate). ``bincount`` does it in one C pass; ``add.at`` is slower."""
     return np.bincount(index, weights=values, minlength=size).astype(values.dtype, copy=False)
+
+
+def erf(x):
+    """Elementwise error function: SciPy's when installed, else the math module's."""
+    try:
+        from scipy.special import erf as scipy_erf
+    except ImportError:
+        return np.vectorize(math.erf, otypes=[x.dtype])(x)
+    return scipy_erf(x).astype(x.dtype, copy=False)
 
 
 def quiet_fp():

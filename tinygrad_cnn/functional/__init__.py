@@ -1,6 +1,11 @@
 """``tinygrad_cnn.functional`` (import as ``F``): torch.nn.functional's signatures."""
 from .pool import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d,
                    avg_pool2d, avg_pool3d, max_pool1d, max_pool2d, max_pool3d, max_unpool2d)
+from .activation import (elu, gelu, leaky_relu, linear, log_softmax, relu, sigmoid, softmax,
+                         tanh)
+from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
+                   l1_loss, mse_loss, nll_loss)
+from .norm import batch_norm, dropout, dropout2d
 from .resample import downsample, interpolate, pad, upsample
 from .conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d,
                    conv_transpose3d)
@@ -9,4 +14,7 @@ __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "max_pool1d", "max_pool2d", "max_pool3d", "max_unpool2d",
            "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
            "adaptive_avg_pool2d", "adaptive_max_pool2d", "upsample", "downsample",
-           "interpolate", "pad"]
+           "interpolate", "pad", "linear", "relu", "leaky_relu", "elu", "gelu", "sigmoid",
+           "tanh", "softmax", "log_softmax", "dropout", "dropout2d", "batch_norm",
+           "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
+           "binary_cross_entropy_with_logits"]

@@ -14,7 +14,7 @@ conversion     to (dtype and device)
 =============  ==========================================================
 """
 from . import (arithmetic, conv, conversion, elementwise, indexing, linalg, pool,  # noqa: F401
-               resample, reduce, shape)
+               loss, resample, reduce, shape)
 from .op_registry import OpDef, register, registry, rules_table
 
 __all__ = ["registry", "register", "OpDef", "rules_table"]

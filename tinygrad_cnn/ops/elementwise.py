@@ -120,6 +120,15 @@ def sigmoid_backward(gy, y):
     return g * v * (1 - v), backward
 
 
+@register("erf", rule="gx = gy * 2/sqrt(pi) * exp(-x**2)")
+def erf(x):
+    """The error function (for exact GELU)."""
+    def backward(gy):
+        return gy * exp(-(x * x)) * 1.1283791670955126
+
+    return x.backend.erf(_float_input("erf", x)), backward
+
+
 @register("relu", rule="gx = gy where x > 0, else 0")
 def relu(x):
     """``max(x, 0)``; the gradient at 0 is 0 (as PyTorch)."""
@@ -190,5 +199,5 @@ def _where(x0, x1, condition):
     return xp.where(c, x0.data, x1.data), backward
 
 
-__all__ = ["neg", "abs", "sign", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu",
+__all__ = ["neg", "abs", "sign", "exp", "log", "erf", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu",
            "clamp", "where", "check_float"]

@@ -1,0 +1,150 @@
+"""Losses with torch.nn.functional's signatures and reductions ("mean", "sum", "none").
+
+cross_entropy is log_softmax followed by nll_loss (class indices) or a weighted sum
+(class probabilities), with PyTorch's label smoothing and weight normalisation.
+"""
+from __future__ import annotations
+
+from ..errors import OpTypeError, OpValueError
+from ..ops import elementwise as _ew
+from .activation import log_softmax
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(op, loss, reduction):
+    if reduction not in _REDUCTIONS:
+        raise OpValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _same_shape(op, input, target):
+    if input.shape != target.shape:
+        raise OpValueError(f"{op}: target shape {target.shape} must match input shape "
+                           f"{input.shape}")
+
+
+def _class_view(t, ndim):
+    """A per-class vector shaped to broadcast over (n, c, *d)."""
+    return t.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood of class indices. input (n, c, *d) log-probabilities (or (c,)
+    unbatched), target (n, *d) integers in [0, c) or ignore_index."""
+    from ..tensor import Tensor
+    op = "nll_loss"
+    if not isinstance(target, Tensor):
+        target = Tensor(target, device=input.device)
+    if target.dtype.kind not in "iu":
+        raise OpTypeError(f"{op}: target must hold class indices (an integer tensor), got "
+                          f"{target.dtype}")
+    if input.ndim == 1:
+        input, target = input.unsqueeze(0), target.reshape(1)
+    if input.ndim < 2 or target.shape != (input.shape[0],) + input.shape[2:]:
+        raise OpValueError(f"{op}: expected input (n, c, *d) and target (n, *d), got input "
+                           f"{input.shape} and target {target.shape}")
+    xp = input.xp
+    c = input.shape[1]
+    t = target.data
+    valid = t != ignore_index
+    if ((t[valid] < 0) | (t[valid] >= c)).any():
+        raise OpValueError(f"{op}: target values must lie in [0, {c}) (or be ignore_index="
+                           f"{ignore_index}), got values in [{int(t.min())}, {int(t.max())}]")
+    safe = xp.where(valid, t, 0)
+    # pick input[n, target[n, ...], ...] with one advanced index, keep d dims in place
+    idx = xp.indices(safe.shape, sparse=True)
+    picked = input[(idx[0], Tensor._make(safe)) + tuple(idx[1:])]
+    w = xp.ones(c, dtype=input.dtype) if weight is None else weight.data
+    wt = Tensor._make((w[safe] * valid).astype(input.dtype))
+    loss = -picked * wt
+    if reduction == "mean":
+        return loss.sum() / wt.sum()
+    return _reduce(op, loss, reduction)
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0):
+    """log_softmax over dim 1, then nll_loss (integer targets) or, for float targets of the
+    input's shape, the cross-entropy against class probabilities."""
+    from ..tensor import Tensor
+    op = "cross_entropy"
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise OpValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    if not isinstance(target, Tensor):
+        target = Tensor(target, device=input.device)
+    class_dim = 0 if input.ndim == 1 else 1
+    lp = log_softmax(input, class_dim)
+    c = input.shape[class_dim]
+    w = None if weight is None else (weight if input.ndim == 1 else _class_view(weight, input.ndim))
+    if target.dtype.kind == "f":  # class probabilities
+        _same_shape(op, input, target)
+        if label_smoothing > 0:
+            target = target * (1 - label_smoothing) + label_smoothing / c
+        term = lp * target if w is None else lp * target * w
+        loss = -term.sum(class_dim)
+        return _reduce(op, loss, reduction)
+    nll = nll_loss(lp, target, weight, ignore_index, reduction)
+    if label_smoothing == 0:
+        return nll
+    lp2 = lp if lp.ndim > 1 else lp.unsqueeze(0)
+    t2 = target.reshape(1) if lp.ndim == 1 else target
+    valid = Tensor._make((t2.data != ignore_index).astype(input.dtype))
+    smooth = -((lp2 * w).sum(1) if w is not None else lp2.sum(1)) * valid
+    if reduction == "mean":
+        if weight is not None:
+            safe = input.xp.where(t2.data != ignore_index, t2.data, 0)
+            denom = (weight.data[safe] * valid.data).sum()
+        else:
+            denom = valid.data.sum()
+        smooth = smooth.sum() / Tensor._make(input.xp.asarray(denom, dtype=input.dtype))
+    else:
+        smooth = _reduce(op, smooth, reduction)
+        if reduction == "none" and lp.ndim == 1:
+            smooth = smooth.reshape(())
+    return nll * (1 - label_smoothing) + smooth * (label_smoothing / c)
+
+
+def mse_loss(input, target, reduction="mean"):
+    """Mean squared error."""
+    _same_shape("mse_loss", input, target)
+    d = input - target
+    return _reduce("mse_loss", d * d, reduction)
+
+
+def l1_loss(input, target, reduction="mean"):
+    """Mean absolute error."""
+    _same_shape("l1_loss", input, target)
+    return _reduce("l1_loss", _ew.abs(input - target), reduction)
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """-(t·log(x) + (1-t)·log(1-x)) with the logs clamped at -100, as PyTorch."""
+    _same_shape("binary_cross_entropy", input, target)
+    if ((input.data < 0) | (input.data > 1)).any():
+        raise OpValueError("binary_cross_entropy: input values must lie in [0, 1] "
+                           "(probabilities); use binary_cross_entropy_with_logits for logits")
+    loss = -(target * _ew.log(input).clamp(min=-100.0)
+             + (1 - target) * _ew.log(1 - input).clamp(min=-100.0))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce("binary_cross_entropy", loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
+                                     pos_weight=None):
+    """Sigmoid + binary cross-entropy in one stable expression."""
+    _same_shape("binary_cross_entropy_with_logits", input, target)
+    # log(1 + exp(-|x|)) + max(-x, 0) = -log(sigmoid(x)), without overflow
+    log_sig_neg = _ew.log(_ew.exp(-_ew.abs(input)) + 1) + _ew.relu(-input)
+    if pos_weight is None:
+        loss = (1 - target) * input + log_sig_neg
+    else:
+        loss = (1 - target) * input + (1 + (pos_weight - 1) * target) * log_sig_neg
+    if weight is not None:
+        loss = loss * weight
+    return _reduce("binary_cross_entropy_with_logits", loss, reduction)
