@@ -6,7 +6,7 @@
     x.grad  # 2 * x
 """
 from .tensor import Tensor  # noqa: I001  (Tensor first: the op modules look it up)
-from . import autograd, backend, functional, ops
+from . import autograd, backend, data, functional, nn, ops, optim
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .autograd.function import Function
 from .autograd.gradcheck import gradcheck, gradgradcheck
@@ -27,6 +27,7 @@ from .ops.reduce import (amax, amin, argmax, argmin, logsumexp, max, mean, min, 
 from .ops.shape import (broadcast_to, cat, chunk, contiguous, expand, flatten, flip, permute,
                         reshape, split, squeeze, stack, transpose, unsqueeze)
 from . import cuda  # noqa: E402
+from .serialization import load, save
 
 __version__ = "0.1.0"
 clip = clamp
