@@ -176,3 +176,17 @@ def test_module_to_keeps_parameter_identity():
     assert lin.weight is w and w.dtype == tg.float64
     lin.float()
     assert w.dtype == tg.float32
+
+
+@requires_torch
+def test_resampling_and_transposed_conv_layers_match_torch():
+    x = rand(2, 3, 5, 4)
+    ours = nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1).double()
+    ref = TNN.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1).double()
+    ours.load_state_dict({k: tg.tensor(v.detach().numpy()) for k, v in ref.state_dict().items()})
+    assert_close(ours(tg.tensor(x)).numpy(), ref(torch.from_numpy(x)).detach().numpy())
+    up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+    tup = TNN.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+    assert_close(up(tg.tensor(x)).numpy(), tup(torch.from_numpy(x)).numpy())
+    assert nn.Downsample(2)(tg.tensor(x)).shape == (2, 3, 3, 2)
+    assert nn.AdaptiveAvgPool2d((2, 2))(tg.tensor(x)).shape == (2, 3, 2, 2)
