@@ -71,6 +71,10 @@ class Tensor(TensorMethods):
         arr = _as_array(data, dtype, device)
         if arr is data or (isinstance(data, Tensor) and arr is data.data):
             arr = arr.copy()
+        self._init_leaf(arr, requires_grad)
+
+    def _init_leaf(self, arr, requires_grad):
+        """Fields of a fresh leaf around ``arr`` (also used by nn.Parameter)."""
         self.data = arr
         self.grad = None
         self.grad_fn = None

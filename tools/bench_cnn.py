@@ -61,17 +61,23 @@ def workloads(rng):
     }
 
 
+def _tensors(lib, arrays):
+    """Leaf tensors of ``lib`` (tg or torch) for the arrays; floats require grad."""
+    import torch
+    out = []
+    for a in arrays:
+        if lib is tg:
+            out.append(tg.tensor(a, requires_grad=a.dtype.kind == "f"))
+        else:
+            t = torch.from_numpy(a)
+            out.append(t.requires_grad_() if a.dtype.kind == "f" else t)
+    return out
+
+
 def _run(lib, fn, f, arrays, grad_seed):
     """Forward, backward with a fixed random upstream gradient; returns (out, grads)."""
-    import torch
+    ts = _tensors(lib, arrays)
     is_tg = lib is tg
-    ts = []
-    for a in arrays:
-        if a.dtype.kind == "f":
-            ts.append(tg.tensor(a, requires_grad=True) if is_tg
-                      else torch.from_numpy(a).requires_grad_())
-        else:
-            ts.append(tg.tensor(a) if is_tg else torch.from_numpy(a))
     out = f(lib, fn, *ts)
     g = np.random.default_rng(grad_seed).standard_normal(tuple(out.shape)).astype(np.float32)
     out.backward(tg.tensor(g) if is_tg else torch.from_numpy(g))
@@ -94,15 +100,7 @@ def check(name, f, arrays):
 
 
 def timed(lib, fn, f, arrays, repeats):
-    import torch
-    is_tg = lib is tg
-    ts = []
-    for a in arrays:
-        if a.dtype.kind == "f":
-            ts.append(tg.tensor(a, requires_grad=True) if is_tg
-                      else torch.from_numpy(a).requires_grad_())
-        else:
-            ts.append(tg.tensor(a) if is_tg else torch.from_numpy(a))
+    ts = _tensors(lib, arrays)
 
     def step():
         for t in ts:

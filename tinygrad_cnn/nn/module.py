@@ -17,14 +17,7 @@ class Parameter(Tensor):
         if data is None:
             data = Tensor([])
         src = data if isinstance(data, Tensor) else Tensor(data)
-        self.data = src.data
-        self.grad = None
-        self.grad_fn = None
-        self._output_nr = 0
-        self._hooks = None
-        self.requires_grad = False
-        if requires_grad:
-            self.requires_grad_(True)
+        self._init_leaf(src.data, requires_grad)
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
