@@ -76,6 +76,7 @@ def _tensors(lib, arrays):
 
 def _run(lib, fn, f, arrays, grad_seed):
     """Forward, backward with a fixed random upstream gradient; returns (out, grads)."""
+    import torch
     ts = _tensors(lib, arrays)
     is_tg = lib is tg
     out = f(lib, fn, *ts)
