@@ -1,0 +1,13 @@
+"""Graph pictures for teaching: what was computed, and how the gradient flows back.
+
+    tg.viz.draw(loss, params=model)              # graphviz.Digraph, inline in Jupyter
+    tg.viz.to_dot(loss)                          # DOT text, no Graphviz needed
+    tg.viz.render(loss, "graph.svg")             # system dot, else pip's graphviz-pure
+    frames, grads = tg.viz.backward_steps(loss)  # the engine's own backward order
+    tg.viz.animate(loss, "backward.html")        # step through it in a browser
+"""
+from .animate import animate
+from .dot import draw, render, to_dot
+from .steps import Frame, backward_steps
+
+__all__ = ["draw", "to_dot", "render", "backward_steps", "Frame", "animate"]
