@@ -92,7 +92,15 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must implement forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        out = self.forward(*args, **kwargs)
+        if isinstance(out, Tensor) and out.grad_fn is not None:
+            # where this call's ops begin and end, for drawing the module as a cluster
+            import weakref
+            starts = tuple(a.grad_fn if a.grad_fn is not None else a for a in args
+                           if isinstance(a, Tensor))
+            object.__setattr__(self, "_last_call", (weakref.ref(out.grad_fn),
+                                                    tuple(id(s) for s in starts)))
+        return out
 
     # ------------------------------------------------------------ traversal
     def named_modules(self, memo=None, prefix=""):

@@ -9,7 +9,7 @@ import sys
 
 import numpy as _np
 
-from .graph import build
+from .graph import assign_modules, build
 
 OP_FILL, PARAM_FILL, INPUT_FILL, OUTPUT_FILL, TENSOR_FILL = (
     "#dbe9f6", "#fff2b3", "#eeeeee", "#c9ecc4", "#ffffff")
@@ -21,7 +21,8 @@ def _fmt_array(a, full_up_to):
     if a.size <= full_up_to:
         a = a.reshape(tuple(s for s in a.shape if s != 1) or ())  # (1, 1, 2, 2) reads as 2x2
         text = _np.array2string(a.astype(_np.float64) if a.dtype.kind == "f" else a,
-                                precision=3, separator=", ", suppress_small=True)
+                                separator=", ",
+                                formatter={"float_kind": lambda v: f"{v:.4g}"})
         return " ".join(text.split())
     f = a.astype(_np.float64)
     return (f"min {f.min():.3g} mean {f.mean():.3g} max {f.max():.3g} "
@@ -121,7 +122,7 @@ def _legend_lines(span):
 
 def to_dot(outputs, params=None, show_shapes=True, show_values=False, show_grads=False,
            rankdir="TB", show_rules=False, show_saved=False, full_up_to=9, grads=None,
-           highlight=(), done=None, title=None):
+           highlight=(), done=None, title=None, clusters=True, collapse=False):
     """DOT source of the graph behind ``outputs`` (no Graphviz installation needed).
 
     ``show_grads`` colours tensors and edges by gradient norm (blue: vanishing, red:
@@ -132,14 +133,31 @@ def to_dot(outputs, params=None, show_shapes=True, show_values=False, show_grads
     if show_grads and grads is None:
         grads = _intermediate_grads(outputs)
     g = build(outputs, params, grads)
+    is_module = hasattr(params, "named_modules")
+    if is_module:
+        assign_modules(g, params)
+    if is_module and collapse:
+        g = _collapse(g, params)
     nodes, edges, span = describe(g, show_shapes, show_values, show_grads, show_rules,
                                   show_saved, full_up_to, highlight, done)
     lines = ["digraph tinygrad_cnn {", f'rankdir="{rankdir}";',
              'node [fontsize=11]; edge [arrowsize=0.7];']
     if title:
         lines.append(f'label="{_esc(title)}"; labelloc="t"; fontname="Helvetica";')
+    groups = {}
     for vid, attrs in nodes:
-        lines.append(f'{vid} [' + ", ".join(f'{k}="{_esc(v)}"' for k, v in attrs.items()) + "];")
+        line = f'{vid} [' + ", ".join(f'{k}="{_esc(v)}"' for k, v in attrs.items()) + "];"
+        mod = g.nodes[vid].module if clusters and is_module and not collapse else ""
+        groups.setdefault(mod, []).append(line)
+    for mod, members in groups.items():
+        if not mod:
+            lines += members
+            continue
+        kind = type(_submodule(params, mod)).__name__
+        lines.append(f'subgraph "cluster_{_esc(mod)}" {{ label="{_esc(mod)}: {kind}"; '
+                     'style="rounded,dashed"; color="#888888"; fontname="Helvetica";')
+        lines += members
+        lines.append("}")
     for src, dst, attrs in edges:
         extra = " [" + ", ".join(f'{k}="{v}"' for k, v in attrs.items()) + "]" if attrs else ""
         lines.append(f"{src} -> {dst}{extra};")
@@ -147,6 +165,37 @@ def to_dot(outputs, params=None, show_shapes=True, show_values=False, show_grads
         lines += _legend_lines(span)
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _submodule(module, dotted):
+    for part in dotted.split("."):
+        module = module._modules[part]
+    return module
+
+
+def _collapse(g, module):
+    """One node per direct child module; edges between groups kept, inner ones dropped."""
+    from .graph import VGraph, VNode
+    group = {}
+    for vid, v in g.nodes.items():
+        top = v.module.split(".")[0] if v.module else ""
+        if top:
+            group[vid] = f"m_{top}"
+    nodes = {}
+    for vid, v in g.nodes.items():
+        gid = group.get(vid)
+        if gid is None:
+            nodes[vid] = v
+        elif gid not in nodes:
+            name = gid[2:]
+            nodes[gid] = VNode(gid, "op", f"{name}: {type(module._modules[name]).__name__}")
+    edges, seen = [], set()
+    for src, dst, i in g.edges:
+        a, b = group.get(src, src), group.get(dst, dst)
+        if a != b and (a, b) not in seen:
+            seen.add((a, b))
+            edges.append((a, b, i))
+    return VGraph(nodes, edges)
 
 
 def _intermediate_grads(outputs):

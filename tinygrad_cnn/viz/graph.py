@@ -142,3 +142,43 @@ def _grad_of(t, grads):
         return t.grad.numpy()
     key = t if t.grad_fn is None else (t.grad_fn, t._output_nr)
     return grads.get(key)
+
+
+def assign_modules(g, module):
+    """Set ``VNode.module`` to the dotted name of the innermost module whose last call made
+    the op (or owns the parameter). Modules are found through what ``Module.__call__``
+    recorded: the node of its output and the inputs it started from."""
+    named = list(module.named_modules())
+    by_node = {}
+    for name, mod in sorted(named, key=lambda nm: nm[0].count(".") + bool(nm[0])):
+        call = mod.__dict__.get("_last_call")
+        if call is None:
+            continue
+        end, starts = call[0](), set(call[1])
+        if end is None:
+            continue
+        stack, seen = [end], set()
+        while stack:  # explicit stack, stopping at the call's inputs
+            node = stack.pop()
+            if node in seen or id(node) in starts:
+                continue
+            seen.add(node)
+            by_node[node] = name  # deeper modules come later and win
+            for e in node.next_edges:
+                if e is not None:
+                    child, _ = split_edge(e)
+                    if isinstance(child, Node):
+                        stack.append(child)
+    owner = {}
+    for name, mod in named:
+        for pname, p in mod._parameters.items():
+            if p is not None:
+                owner[id(p)] = name
+    for v in g.nodes.values():
+        if v.kind == "op" and v.node in by_node:
+            v.module = by_node[v.node]
+        elif v.kind == "tensor" and v.node is not None and v.node in by_node:
+            v.module = by_node[v.node]
+        elif v.kind == "tensor" and v.tensor is not None and id(v.tensor) in owner:
+            v.module = owner[id(v.tensor)]
+    return g
