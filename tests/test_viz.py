@@ -125,6 +125,13 @@ def test_animate_writes_a_self_contained_page(tmp_path):
     assert x.grad is None
 
 
+def test_notebook_helper_shows_the_page_inline():
+    loss, _, _ = _conv_pool()
+    page = tg.viz.show_backward(loss)
+    out = page._repr_html_()
+    assert out.startswith("<iframe") and "frame-3" in out
+
+
 def _chromium():
     for name in ("chromium", "chromium-browser", "google-chrome"):
         if shutil.which(name):

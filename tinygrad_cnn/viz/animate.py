@@ -74,16 +74,36 @@ def frames_html(loss, params=None, full_up_to=9):
     return out
 
 
-def animate(loss, path, params=None, full_up_to=9, title="Backward pass, step by step"):
-    """Write the step-through page for ``loss``'s backward pass to ``path`` and return it.
-    ``.grad`` is left untouched and the graph is kept (the pass runs with retain_graph)."""
-    path = os.fspath(path)
+class BackwardPage:
+    """The step-through page as an object Jupyter displays inline (``_repr_html_``)."""
+
+    def __init__(self, html_text):
+        self.html = html_text
+
+    def _repr_html_(self):
+        # an iframe keeps the page's script and ids apart from the notebook's own
+        return ('<iframe style="width:100%;height:720px;border:0" srcdoc="'
+                + html.escape(self.html) + '"></iframe>')
+
+
+def show_backward(loss, params=None, full_up_to=9, title="Backward pass, step by step"):
+    """The same page as :func:`animate`, for a notebook cell: ``tg.viz.show_backward(loss)``."""
+    return BackwardPage(page_html(loss, params, full_up_to, title))
+
+
+def page_html(loss, params=None, full_up_to=9, title="Backward pass, step by step"):
     parts = []
     for i, (svg, caption) in enumerate(frames_html(loss, params, full_up_to)):
         svg = svg[svg.find("<svg"):]  # drop the XML prolog: the SVG sits inside HTML
         parts.append(f'<div class="frame" id="frame-{i}" data-caption="{html.escape(caption)}">'
                      f"{svg}</div>")
-    page = _PAGE.format(title=html.escape(title), last=len(parts) - 1, frames="\n".join(parts))
+    return _PAGE.format(title=html.escape(title), last=len(parts) - 1, frames="\n".join(parts))
+
+
+def animate(loss, path, params=None, full_up_to=9, title="Backward pass, step by step"):
+    """Write the step-through page for ``loss``'s backward pass to ``path`` and return it.
+    ``.grad`` is left untouched and the graph is kept (the pass runs with retain_graph)."""
+    path = os.fspath(path)
     with open(path, "w", encoding="utf-8") as f:
-        f.write(page)
+        f.write(page_html(loss, params, full_up_to, title))
     return path
