@@ -16,6 +16,9 @@ except ImportError:  # the torch comparisons skip; gradchecks still run
 requires_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
 
 ATOL, RTOL = 1e-8, 1e-6
+# every op check also runs on these devices: the test-only "fake" device (its own array
+# type, see fake_backend.py) always, CUDA when CuPy sees a GPU
+DEVICES = ("fake",) + (("cuda",) if tg.cuda.is_available() else ())
 
 
 def rand(*shape, seed=0, low=-2.0, high=2.0, dtype=np.float64):
@@ -48,8 +51,31 @@ def assert_close(ours, ref, atol=ATOL, rtol=RTOL, what="value"):
     np.testing.assert_allclose(ours, ref, atol=atol, rtol=rtol, err_msg=what)
 
 
+def check_on_device(fn, inputs, device, cpu_outputs, grad, seed, atol, rtol):
+    """Run fn on ``device``: every output and gradient must stay there (never decay to a
+    plain NumPy array) and equal the CPU results."""
+    from tinygrad_cnn.backend import backend_for
+    kind = backend_for(device).array_type
+    ins = [tg.tensor(v, device=device, requires_grad=grad and v.dtype.kind == "f")
+           if isinstance(v, np.ndarray) else v for v in inputs]
+    outs = _outputs(fn(*ins))
+    for i, (o, c) in enumerate(zip(outs, cpu_outputs)):
+        assert type(o.data) is kind, f"output {i} left {device}: {type(o.data).__name__}"
+        assert o.device == tg.tensor([0], device=device).device
+        assert_close(o.numpy(), c.numpy(), atol, rtol, f"output {i} on {device}")
+    diff = [o for o in outs if o.requires_grad]
+    if not diff:
+        return
+    rng = np.random.default_rng(seed)
+    gs = [tg.tensor(rng.standard_normal(o.shape), dtype=o.dtype, device=device) for o in diff]
+    tg.autograd.backward(diff, gs)
+    for k, t in enumerate(ins):
+        if isinstance(t, tg.Tensor) and t.requires_grad and t.grad is not None:
+            assert type(t.grad.data) is kind, f"grad of input {k} left {device}"
+
+
 def check_op(fn, torch_fn=None, inputs=(), *, grad=True, atol=ATOL, rtol=RTOL,
-             gradcheck=True, seed=1, check_dtype=True):
+             gradcheck=True, seed=1, check_dtype=True, devices=DEVICES):
     """Compare ``fn`` (tinygrad_cnn) with ``torch_fn`` (default: the same callable) on
     ``inputs`` (NumPy arrays become tensors that require grad when floating; anything else
     is passed through), forward and backward; then gradcheck ``fn`` in float64."""
@@ -83,6 +109,8 @@ def check_op(fn, torch_fn=None, inputs=(), *, grad=True, atol=ATOL, rtol=RTOL,
                     assert a.grad is not None, f"input {k} got no gradient (torch did)"
                     assert a.grad.dtype == a.dtype, f"grad of input {k}: dtype {a.grad.dtype}"
                     assert_close(a.grad.numpy(), b.grad.numpy(), atol, rtol, f"grad of input {k}")
+    for device in devices:
+        check_on_device(fn, inputs, device, ours, grad, seed, max(atol, 1e-6), rtol)
     if gradcheck and grad:
         fresh = [_to_tg(v, True) if isinstance(v, np.ndarray) and v.dtype == np.float64 else
                  _to_tg(v, False) for v in inputs]

@@ -20,7 +20,7 @@ def test_matmul_matches_torch(shapes):
 @requires_torch
 def test_matmul_with_constant_operand_only_differentiates_the_other():
     w = rand(3, 4)
-    check_op(lambda x: x @ (tg.tensor(w) if isinstance(x, tg.Tensor) else
+    check_op(lambda x: x @ (tg.tensor(w, device=x.device) if isinstance(x, tg.Tensor) else
                             __import__("torch").from_numpy(w)), inputs=[rand(2, 3)])
 
 

@@ -76,7 +76,7 @@ def test_cross_entropy_options_match_torch(kw):
         lib = F if isinstance(x, tg.Tensor) else TNN.functional
         k = dict(kw)
         if k.pop("weight", False):
-            k["weight"] = tg.tensor(w) if lib is F else torch.from_numpy(w)
+            k["weight"] = tg.tensor(w, device=x.device) if lib is F else torch.from_numpy(w)
         return lib.cross_entropy(x, t, **k)
 
     check_op(ce, inputs=[rand(6, 4), np.array([0, 3, 1, 1, 2, 1])])

@@ -1,6 +1,6 @@
 """CNN op benchmark: this engine vs PyTorch CPU, same data, same process, fwd+bwd.
 
-    python tools/bench_cnn.py [--repeats 15]
+    python tools/bench_cnn.py [--repeats 15] [--device cpu|cuda]
 
 For every workload it first checks that our outputs and gradients match PyTorch's
 (float32), then times both (interleaved, median of the repeats) and prints ours / torch.
@@ -61,17 +61,29 @@ def workloads(rng):
     }
 
 
+DEVICE = "cpu"  # set by --device
+
+
 def _tensors(lib, arrays):
-    """Leaf tensors of ``lib`` (tg or torch) for the arrays; floats require grad."""
+    """Leaf tensors of ``lib`` (tg or torch) for the arrays on DEVICE; floats require grad."""
     import torch
     out = []
     for a in arrays:
         if lib is tg:
-            out.append(tg.tensor(a, requires_grad=a.dtype.kind == "f"))
+            out.append(tg.tensor(a, requires_grad=a.dtype.kind == "f", device=DEVICE))
         else:
-            t = torch.from_numpy(a)
+            t = torch.from_numpy(a).to(DEVICE)
             out.append(t.requires_grad_() if a.dtype.kind == "f" else t)
     return out
+
+
+def _sync():
+    """Wait for queued GPU work, so timings measure it."""
+    if DEVICE.startswith("cuda"):
+        import cupy
+        import torch
+        cupy.cuda.Device().synchronize()
+        torch.cuda.synchronize()
 
 
 def _run(lib, fn, f, arrays, grad_seed):
@@ -81,7 +93,7 @@ def _run(lib, fn, f, arrays, grad_seed):
     is_tg = lib is tg
     out = f(lib, fn, *ts)
     g = np.random.default_rng(grad_seed).standard_normal(tuple(out.shape)).astype(np.float32)
-    out.backward(tg.tensor(g) if is_tg else torch.from_numpy(g))
+    out.backward(tg.tensor(g, device=DEVICE) if is_tg else torch.from_numpy(g).to(DEVICE))
     return out, [t.grad for t in ts if t.dtype.kind == "f" if is_tg] if is_tg else \
         [t.grad for t in ts if t.is_floating_point()]
 
@@ -91,11 +103,12 @@ def check(name, f, arrays):
     import torch.nn.functional as TF
     out, grads = _run(tg, F, f, arrays, 0)
     tout, tgrads = _run(torch, TF, f, arrays, 0)
-    scale = float(np.abs(tout.detach().numpy()).max()) or 1.0
-    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), atol=1e-4 * scale,
+    tout = tout.detach().cpu().numpy()
+    scale = float(np.abs(tout).max()) or 1.0
+    np.testing.assert_allclose(out.numpy(), tout, atol=1e-4 * scale,
                                rtol=1e-3, err_msg=f"{name}: forward")
     for i, (a, b) in enumerate(zip(grads, tgrads)):
-        b = b.numpy()
+        b = b.cpu().numpy()
         np.testing.assert_allclose(a.numpy(), b, atol=1e-4 * (np.abs(b).max() or 1.0),
                                    rtol=1e-3, err_msg=f"{name}: gradient {i}")
 
@@ -113,8 +126,10 @@ def timed(lib, fn, f, arrays, repeats):
     times = []
     for _ in range(repeats):
         gc.collect()
+        _sync()
         t0 = time.perf_counter()
         step()
+        _sync()
         times.append(time.perf_counter() - t0)
     return times
 
@@ -152,7 +167,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--only", default="", help="run workloads whose name contains this")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (CuPy vs PyTorch CUDA)")
     args = ap.parse_args()
+    global DEVICE
+    DEVICE = args.device
     try:
         import torch
         import torch.nn.functional as TF
@@ -171,7 +189,7 @@ def main():
             ref += timed(torch, TF, f, arrays, args.repeats // 3 or 1)
         a, b = statistics.median(ours) * 1e3, statistics.median(ref) * 1e3
         print(f"{name:<40} {a:8.2f} {b:9.2f} {a / b:5.2f}x")
-        if name.startswith("conv2d"):
+        if name.startswith("conv2d") and DEVICE == "cpu":
             x, w = arrays
             o = x.shape[2:]
             achieved = conv_flops(x.shape, w.shape, o) / (a / 1e3) / 1e9

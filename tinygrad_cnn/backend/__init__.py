@@ -18,25 +18,45 @@ from __future__ import annotations
 import numpy as _np
 
 from . import numpy_backend
-from .device import Device, parse_device
+from .device import KNOWN_TYPES, Device, parse_device
 
 __all__ = ["Device", "parse_device", "get_array_module", "backend_of", "backend_for",
-           "manual_seed", "cuda_is_available", "cuda_device_count", "default_device",
+           "register_backend", "manual_seed", "cuda_is_available", "cuda_device_count", "default_device",
            "set_default_device", "get_default_device"]
 
 _NDARRAY = _np.ndarray
 _default_device = Device("cpu")
+_BY_TYPE = {}       # array type -> backend module (exact types, so subclasses can differ)
+_BY_DEVICE = {}     # device type -> backend module
+
+
+def register_backend(device_type, module):
+    """Make ``module`` serve devices ``device_type`` and ``device_type:N``.
+
+    The module provides: ``xp``, ``name``, ``array_type``, ``device(arr)``,
+    ``asarray(data, dtype=None, device=None)``, ``to_host(arr)``,
+    ``scatter_add(out, index, values)``, ``scatter_add_flat(size, index, values)``, ``erf(x)``, ``quiet_fp()``, ``rng()`` and
+    ``seed(value)``. The test suite registers a "fake" device this way.
+    """
+    KNOWN_TYPES.add(device_type)
+    _BY_DEVICE[device_type] = module
+    _BY_TYPE[module.array_type] = module
 
 
 def backend_of(arr):
-    """The backend module that owns the array ``arr`` (NumPy or CuPy)."""
-    if type(arr) is _NDARRAY or isinstance(arr, (_NDARRAY, _np.generic)):
+    """The backend module that owns the array ``arr``."""
+    t = type(arr)
+    if t is _NDARRAY:
         return numpy_backend
-    mod = type(arr).__module__
-    if mod.startswith("cupy"):
+    found = _BY_TYPE.get(t)
+    if found is not None:
+        return found
+    if isinstance(arr, (_NDARRAY, _np.generic)) and t not in _BY_TYPE:
+        return numpy_backend
+    if t.__module__.startswith("cupy"):
         from . import cupy_backend
         return cupy_backend
-    raise TypeError(f"no backend for arrays of type {type(arr).__name__}")
+    raise TypeError(f"no backend for arrays of type {t.__name__}")
 
 
 def backend_for(device) -> object:
@@ -44,6 +64,8 @@ def backend_for(device) -> object:
     dev = parse_device(device)
     if dev.type == "cpu":
         return numpy_backend
+    if dev.type in _BY_DEVICE:
+        return _BY_DEVICE[dev.type]
     from . import cupy_backend
     cupy_backend.require(dev)
     return cupy_backend
@@ -59,6 +81,8 @@ def manual_seed(seed: int) -> None:
     """Seed the random generator of every backend (CuPy's only if it is already loaded)."""
     import sys
     numpy_backend.seed(seed)
+    for module in _BY_DEVICE.values():
+        module.seed(seed)
     if "tinygrad_cnn.backend.cupy_backend" in sys.modules:
         sys.modules["tinygrad_cnn.backend.cupy_backend"].seed(seed)
 

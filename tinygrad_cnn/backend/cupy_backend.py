@@ -31,12 +31,12 @@ def device_count() -> int:
 
 def require(dev: Device) -> None:
     if xp is None:
-        raise RuntimeError(f"device {dev!r} is not usable: {_INSTALL_HINT} ({_import_error})")
+        raise RuntimeError(f"device {str(dev)!r} is not usable: {_INSTALL_HINT} ({_import_error})")
     n = device_count()
     if n == 0:
-        raise RuntimeError(f"device {dev!r} is not usable: no CUDA GPU found. {_INSTALL_HINT}")
+        raise RuntimeError(f"device {str(dev)!r} is not usable: no CUDA GPU found. {_INSTALL_HINT}")
     if dev.index >= n:
-        raise RuntimeError(f"device {dev!r} does not exist: {n} CUDA device(s) available")
+        raise RuntimeError(f"device {str(dev)!r} does not exist: {n} CUDA device(s) available")
 
 
 def device(arr) -> Device:

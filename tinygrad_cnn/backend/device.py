@@ -1,6 +1,9 @@
 """Device names: ``"cpu"`` and ``"cuda:N"``."""
 from __future__ import annotations
 
+# device types that have a backend ("cpu", "cuda", and any registered with register_backend)
+KNOWN_TYPES = {"cpu", "cuda"}
+
 
 class Device(str):
     """A device name that is also a plain string, so ``t.device == "cpu"`` just works.
@@ -18,19 +21,20 @@ class Device(str):
         s = spec.strip().lower()
         if s == "cpu":
             return str.__new__(cls, "cpu")
-        if s == "cuda":
-            return str.__new__(cls, "cuda:0")
-        if s.startswith("cuda:") and s[5:].isdigit():
-            return str.__new__(cls, f"cuda:{int(s[5:])}")
-        raise ValueError(f"unknown device {spec!r}: expected 'cpu', 'cuda' or 'cuda:N'")
+        kind, _, index = s.partition(":")
+        if kind in KNOWN_TYPES and kind != "cpu" and (not index or index.isdigit()):
+            return str.__new__(cls, f"{kind}:{int(index) if index else 0}")
+        others = "', '".join(sorted(KNOWN_TYPES - {"cpu", "cuda"}))
+        raise ValueError(f"unknown device {spec!r}: expected 'cpu', 'cuda' or 'cuda:N'"
+                         + (f" (or '{others}')" if others else ""))
 
     @property
     def type(self) -> str:
-        return "cpu" if self == "cpu" else "cuda"
+        return self.partition(":")[0]
 
     @property
     def index(self):
-        return None if self == "cpu" else int(self[5:])
+        return None if self == "cpu" else int(self.partition(":")[2])
 
     def __repr__(self):
         return f"device({str.__repr__(self)})"

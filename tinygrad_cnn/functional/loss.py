@@ -28,6 +28,17 @@ def _same_shape(op, input, target):
                            f"{input.shape}")
 
 
+def _check_weight(op, input, weight):
+    from ..errors import OpRuntimeError
+    if weight is not None:
+        c = input.shape[0 if input.ndim == 1 else 1]
+        if weight.shape != (c,):
+            raise OpValueError(f"{op}: weight must have shape ({c},) (one per class), got "
+                               f"{weight.shape}")
+        if weight.device != input.device:
+            raise OpRuntimeError(f"{op}: weight is on {weight.device}, input on {input.device}")
+
+
 def _class_view(t, ndim):
     """A per-class vector shaped to broadcast over (n, c, *d)."""
     return t.reshape((1, -1) + (1,) * (ndim - 2))
@@ -43,6 +54,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     if target.dtype.kind not in "iu":
         raise OpTypeError(f"{op}: target must hold class indices (an integer tensor), got "
                           f"{target.dtype}")
+    _check_weight(op, input, weight)
     if input.ndim == 1:
         input, target = input.unsqueeze(0), target.reshape(1)
     if input.ndim < 2 or target.shape != (input.shape[0],) + input.shape[2:]:
@@ -75,6 +87,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     op = "cross_entropy"
     if not 0.0 <= label_smoothing <= 1.0:
         raise OpValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    _check_weight(op, input, weight)
     if not isinstance(target, Tensor):
         target = Tensor(target, device=input.device)
     class_dim = 0 if input.ndim == 1 else 1

@@ -65,7 +65,7 @@ def _div(x0, x1):
         return (gx0 if x0.requires_grad else None,
                 -gx0 * x0 / x1 if x1.requires_grad else None)
 
-    with xp.errstate(divide="ignore", invalid="ignore"):
+    with x0.backend.quiet_fp():
         return x0.data / x1.data, backward
 
 
@@ -74,7 +74,7 @@ def _div(x0, x1):
 def floor_divide(x0, x1):
     """``x0 // x1`` rounding toward minus infinity (as Python and PyTorch)."""
     xp = x0.xp
-    with xp.errstate(divide="ignore", invalid="ignore"):
+    with x0.backend.quiet_fp():
         return xp.floor_divide(x0.data, x1.data), None
 
 
@@ -87,7 +87,7 @@ def remainder(x0, x1):
         q = _const(xp.floor_divide(x0.data, x1.data))
         return gy, (-gy * q if x1.requires_grad else None)
 
-    with xp.errstate(divide="ignore", invalid="ignore"):
+    with x0.backend.quiet_fp():
         return xp.remainder(x0.data, x1.data), backward
 
 
@@ -110,7 +110,7 @@ def pow(x0, x1):
             gx1 = where(mask, 0.0, gy * x0 ** x1 * log(x0))
         return gx0, gx1
 
-    with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
+    with x0.backend.quiet_fp():
         return xp.power(x0.data, x1.data), backward
 
 

@@ -56,7 +56,7 @@ def exp(x):
 def log(x):
     """Natural logarithm (``-inf`` at 0, NaN below, as PyTorch)."""
     xp = x.xp
-    with xp.errstate(divide="ignore", invalid="ignore"):
+    with x.backend.quiet_fp():
         return xp.log(_float_input("log", x)), lambda gy: gy / x
 
 
@@ -64,7 +64,7 @@ def log(x):
 def sqrt(x):
     """Square root."""
     xp = x.xp
-    with xp.errstate(invalid="ignore"):
+    with x.backend.quiet_fp():
         return xp.sqrt(_float_input("sqrt", x)), lambda gy, y: gy / (2 * y)
 
 

@@ -18,11 +18,13 @@ def normalize_index(index, xp):
     out, advanced = [], False
     for item in index:
         if isinstance(item, Tensor):
-            item = item.data
+            item = xp.asarray(item.data)  # index arrays live where the data lives
         elif isinstance(item, list):
             item = xp.asarray(item)
             if item.dtype.kind == "f" and item.size == 0:
                 item = item.astype("int64")
+        elif hasattr(item, "__array__") and not isinstance(item, (int, bool)):
+            item = xp.asarray(item)
         if hasattr(item, "dtype") and hasattr(item, "ndim") and not isinstance(item, (int, bool)):
             if item.dtype.kind == "f":
                 raise OpIndexError(f"getitem: tensors used as indices must be long, int or bool; "

@@ -119,7 +119,7 @@ def promote_operands(name, values):
 
 
 def _is_number(v):
-    return isinstance(v, (_np.number, _np.bool_))
+    return isinstance(v, (_np.number, _np.bool_))  # NumPy scalars count as Python numbers
 
 
 def _scalar_operand(t, v):

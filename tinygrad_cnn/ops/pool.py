@@ -102,7 +102,8 @@ def scatter_planes(backend, g, indices, size, accumulate):
         out = backend.scatter_add_flat(n * c * plane, flat, g.reshape(-1))
     else:
         out = xp.zeros((n, c, plane), dtype=g.dtype)
-        xp.put_along_axis(out, _planes(indices), _planes(g), axis=2)
+        rows = xp.arange(n).reshape(n, 1, 1), xp.arange(c).reshape(1, c, 1)
+        out[rows + (_planes(indices),)] = _planes(g)
     return out.reshape((n, c) + tuple(size))
 
 

@@ -121,7 +121,7 @@ def _var(x, *, dims, correction, keepdim):
     xp = x.xp
     n = _count(x.shape, dims)
     d = x.data - x.data.mean(axis=dims, keepdims=True)
-    with xp.errstate(divide="ignore", invalid="ignore"):
+    with x.backend.quiet_fp():
         y = (d * d).sum(axis=dims, keepdims=keepdim) / (n - correction if n > correction else 0)
 
     def backward(gy):
@@ -168,7 +168,7 @@ def _logsumexp(x, *, dims, keepdim):
     xp = x.xp
     m = x.data.max(axis=dims, keepdims=True) if x.size else xp.zeros(_kept_shape(x.shape, dims))
     m = xp.where(xp.isfinite(m), m, 0)  # all -inf (or inf) groups: shift by 0, not by inf
-    with xp.errstate(divide="ignore"):
+    with x.backend.quiet_fp():
         y = xp.log(xp.exp(x.data - m).sum(axis=dims, keepdims=True)) + m
 
     def backward(gy, y):
@@ -245,8 +245,8 @@ def _extreme_at_index(x, dim, keepdim, argfn):
     y = xp.take_along_axis(x.data, idx, axis=dim)
 
     def backward(gy):
-        onehot = xp.zeros(x.shape, dtype=gy.dtype)
-        xp.put_along_axis(onehot, idx, 1, axis=dim)
+        positions = xp.arange(x.shape[dim]).reshape((-1,) + (1,) * (x.ndim - 1 - dim))
+        onehot = (positions == idx).astype(gy.dtype)
         return _grad_like_x(gy, x, (dim,), keepdim) * _const(onehot)
 
     return (y if keepdim else xp.squeeze(y, axis=dim)), backward

@@ -50,7 +50,16 @@ class Optimizer:
         for g in self.param_groups:
             for p in g["params"]:
                 if p.grad is not None:
+                    if p in self.state:
+                        self._follow(p, self.state[p])
                     yield g, p, p.grad.data
+
+    @staticmethod
+    def _follow(p, state):
+        """Move state arrays to the parameter's device if the model moved (``model.to``)."""
+        for k, v in state.items():
+            if hasattr(v, "shape") and type(v) is not type(p.data):
+                state[k] = Tensor._make(v).to(device=p.device).data
 
     def state_dict(self):
         """{"state": {index: {name: value}}, "param_groups": [{..., "params": [index]}]}."""
