@@ -69,7 +69,9 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
                            f"{ignore_index}), got values in [{int(t.min())}, {int(t.max())}]")
     safe = xp.where(valid, t, 0)
     # pick input[n, target[n, ...], ...] with one advanced index, keep d dims in place
-    idx = xp.indices(safe.shape, sparse=True)
+    # open grids over n and the trailing dims (np.indices(sparse=True), which CuPy lacks)
+    idx = [xp.arange(s).reshape((-1,) + (1,) * (safe.ndim - 1 - i))
+           for i, s in enumerate(safe.shape)]
     picked = input[(idx[0], Tensor._make(safe)) + tuple(idx[1:])]
     w = xp.ones(c, dtype=input.dtype) if weight is None else weight.data
     wt = Tensor._make((w[safe] * valid).astype(input.dtype))

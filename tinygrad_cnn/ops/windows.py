@@ -18,13 +18,14 @@ def pad_spatial(xp, x, before, after, value=0.0):
 
 
 def window_view(xp, x, k, st, d, o):
-    """Read-only view ``(n, c, *o, *k)`` of the windows of ``x`` (already padded)."""
+    """View ``(n, c, *o, *k)`` of the windows of ``x`` (already padded); never written to.
+    (No ``writeable=False``: CuPy's as_strided does not take it.)"""
     nd = len(k)
     strides = x.strides
     shape = x.shape[:2] + tuple(o) + tuple(k)
     new_strides = strides[:2] + tuple(strides[2 + i] * st[i] for i in range(nd)) + \
         tuple(strides[2 + i] * d[i] for i in range(nd))
-    return xp.lib.stride_tricks.as_strided(x, shape=shape, strides=new_strides, writeable=False)
+    return xp.lib.stride_tricks.as_strided(x, shape=shape, strides=new_strides)
 
 
 def tap_slices(k, st, d, o):
