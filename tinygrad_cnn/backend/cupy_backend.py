@@ -73,10 +73,33 @@ def quiet_fp():
     return contextlib.nullcontext()
 
 
+class _Generator:
+    """The NumPy ``Generator`` methods the engine uses, on CuPy's RandomState (which has
+    them all under older names, on every CuPy version)."""
+
+    def __init__(self, seed=None):
+        self._rs = xp.random.RandomState(seed)
+
+    def random(self, size=None, dtype="float64"):
+        return self._rs.random_sample(size=size, dtype=dtype)
+
+    def standard_normal(self, size=None, dtype="float64"):
+        return self._rs.standard_normal(size=size, dtype=dtype)
+
+    def integers(self, low, high=None, size=None, dtype="int64"):
+        return self._rs.randint(low, high, size=size, dtype=dtype)
+
+    def uniform(self, low=0.0, high=1.0, size=None):
+        return self._rs.uniform(low, high, size=size)
+
+    def normal(self, loc=0.0, scale=1.0, size=None):
+        return self._rs.normal(loc, scale, size=size)
+
+
 def rng():
     dev = xp.cuda.Device().id
     if dev not in _rngs:
-        _rngs[dev] = xp.random.default_rng()
+        _rngs[dev] = _Generator()
     return _rngs[dev]
 
 
@@ -85,4 +108,4 @@ def seed(value: int) -> None:
     if xp is not None:
         for i in range(device_count()):
             with xp.cuda.Device(i):
-                _rngs[i] = xp.random.default_rng(value)
+                _rngs[i] = _Generator(value)
