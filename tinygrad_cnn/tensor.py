@@ -56,10 +56,12 @@ class Tensor(TensorMethods):
     """An n-dimensional array that records the ops applied to it.
 
     Args:
-        data: scalar, nested list, NumPy/CuPy array or Tensor (copied).
-        requires_grad: record ops on this tensor and accumulate its ``.grad``.
-        dtype: NumPy dtype (default: float32 for Python floats, int64 for ints, else kept).
-        device: ``"cpu"`` or ``"cuda[:N]"`` (default: the data's device / the default device).
+        data (scalar | list | ndarray | Tensor): the values (copied).
+        requires_grad (bool): record ops on this tensor and accumulate its ``.grad``.
+        dtype (dtype | None): NumPy dtype (default: float32 for Python floats, int64 for
+            ints, else kept).
+        device (str | None): ``"cpu"`` or ``"cuda[:N]"`` (default: the data's device, or
+            the default device for Python data).
     """
 
     __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_output_nr", "_hooks",

@@ -64,11 +64,12 @@ def register(name, rule, *, saves_output=False, differentiable=True, promote=Fal
     """Declare an op. See the module docstring for the contract of the decorated function.
 
     Args:
-        name: registry name, shown as ``grad_fn.name`` and in graphs.
-        rule: the backward rule in words (e.g. ``"gx = gy * y"``).
-        saves_output: the closure needs the output; it is called as ``backward(gy, y)``.
-        differentiable: ``False`` for ops with integer/bool results (no graph node).
-        promote: elementwise op: inputs are brought to PyTorch's common dtype first.
+        name (str): registry name, shown as ``grad_fn.name`` and in graphs.
+        rule (str): the backward rule in words (e.g. ``"gx = gy * y"``).
+        saves_output (bool): the closure needs the output; it is called as
+            ``backward(gy, y)``.
+        differentiable (bool): ``False`` for ops with integer/bool results (no graph node).
+        promote (bool): elementwise op: inputs are brought to PyTorch's common dtype first.
     """
     if name in registry:
         raise ValueError(f"op {name!r} is registered twice")
