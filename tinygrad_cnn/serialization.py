@@ -64,16 +64,21 @@ def save(obj, path):
 
 
 def _check_header(path):
+    """Recognise a safetensors file from its first bytes (an 8-byte little-endian header
+    length, then a JSON object) before anything parses it; name pickles and zips."""
+    size = os.path.getsize(path)
     with open(path, "rb") as f:
         head = f.read(9)
+    if len(head) == 9 and head[8:9] == b"{":
+        (n,) = struct.unpack("<Q", head[:8])
+        if n <= size - 8:
+            return
+        raise ValueError(f"load: {path} is truncated or corrupted (its header claims {n} bytes, "
+                         f"the file has {size - 8} after the length)")
     if head[:2] == b"PK" or head[:1] == b"\x80":
         raise ValueError(f"load: {path} is a pickle/zip file (e.g. written by torch.save), not "
                          "a safetensors file; it is refused without being unpickled")
-    if len(head) < 9 or head[8:9] != b"{":
-        raise ValueError(f"load: {path} is not a safetensors file (bad or missing header)")
-    (n,) = struct.unpack("<Q", head[:8])
-    if n > os.path.getsize(path) - 8:
-        raise ValueError(f"load: {path} is truncated or corrupted (its header claims {n} bytes)")
+    raise ValueError(f"load: {path} is not a safetensors file (bad or missing header)")
 
 
 def load(path, device=None):
@@ -89,4 +94,7 @@ def load(path, device=None):
         raise ValueError(f"load: {path} is corrupted or truncated: {exc}") from None
     if _MAGIC_KEY not in meta:  # a plain safetensors file from elsewhere: a flat dict
         return {k: Tensor(v, device=device) for k, v in arrays.items()}
-    return _build(json.loads(meta[_MAGIC_KEY]), arrays, device)
+    try:
+        return _build(json.loads(meta[_MAGIC_KEY]), arrays, device)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"load: {path} has corrupted structure metadata ({exc})") from None
