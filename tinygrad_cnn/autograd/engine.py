@@ -171,6 +171,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 if not retain_graph:
                     node.backward_fn = None
                     node.saved_output = None
+                if grad_mode.anomaly.enabled:
+                    _check_finite(node, grads)
                 if on_step is not None:
                     on_step(node, gy, grads)
             for i, child in enumerate(edges):
@@ -220,6 +222,16 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     if not create_graph:
         captured = [None if g is None else g.detach() for g in captured]
     return tuple(captured)
+
+
+def _check_finite(node, grads):
+    """detect_anomaly(): the first backward rule that makes a NaN/Inf gradient raises."""
+    for i, g in enumerate(grads):
+        if g is not None and not bool(g.xp.isfinite(g.data).all()):
+            where = node.created_at or "(made outside detect_anomaly: no stack recorded)\n"
+            raise RuntimeError(f"detect_anomaly: the backward of '{node.name}' produced NaN or "
+                               f"Inf in the gradient of its input {i}. The forward op was "
+                               f"called at:\n{where}")
 
 
 def _add(buffers, key, nr, g):

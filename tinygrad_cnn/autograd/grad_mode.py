@@ -17,6 +17,16 @@ class _GradState:
 state = _GradState()
 
 
+class _AnomalyState:
+    __slots__ = ("enabled",)
+
+    def __init__(self):
+        self.enabled = False
+
+
+anomaly = _AnomalyState()
+
+
 def is_grad_enabled() -> bool:
     """True when new ops are recorded in the graph."""
     return state.enabled
@@ -68,3 +78,29 @@ class set_grad_enabled(_GradModeContext):
 
     def __init__(self, mode: bool):
         self._mode = bool(mode)
+
+
+class detect_anomaly:
+    """While active, ops remember where they were created and the backward pass raises at
+    the first op whose gradient holds NaN or Inf, naming the op and that place (slow: for
+    debugging). A context manager and a decorator, like PyTorch's."""
+
+    def __init__(self, check_nan=True):
+        self.check_nan = check_nan
+
+    def __enter__(self):
+        self._prev = anomaly.enabled
+        anomaly.enabled = self.check_nan
+        return self
+
+    def __exit__(self, *exc):
+        anomaly.enabled = self._prev
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with detect_anomaly(self.check_nan):
+                return fn(*args, **kwargs)
+
+        return wrapper

@@ -26,7 +26,8 @@ class Node:
     """
 
     __slots__ = ("op", "backward_fn", "next_edges", "shape", "dtype", "saved_output",
-                 "num_outputs", "out_meta", "tensor_hooks", "retained", "__weakref__")
+                 "num_outputs", "out_meta", "tensor_hooks", "retained", "created_at",
+                 "__weakref__")
 
     def __init__(self, op, backward_fn, next_edges, shape, dtype, saved_output=None,
                  out_meta=None):
@@ -40,6 +41,7 @@ class Node:
         self.out_meta = out_meta
         self.tensor_hooks = None   # {output_nr: [hook, ...]} for non-leaf register_hook
         self.retained = None       # {output_nr: weakref to tensor} for retain_grad()
+        self.created_at = None     # the Python stack that made it, under detect_anomaly()
 
     @property
     def name(self) -> str:

@@ -33,6 +33,7 @@ from ..errors import OpError, OpRuntimeError, OpTypeError, OpValueError, OpIndex
 registry: dict = {}
 
 _grad_state = _gm.state
+_anomaly = _gm.anomaly
 _np = _cpu.xp  # only for type checks on the NumPy fast path
 _ndarray = _cpu.array_type
 
@@ -186,8 +187,11 @@ def apply(op, inputs, params):
             edges[i] = t if fn is None else (fn if t._output_nr == 0 else (fn, t._output_nr))
     if edges is None:
         return Tensor._make(y)
-    return Tensor._make(y, Node(op, backward, tuple(edges), y.shape, y.dtype,
-                                y if op.saves_output else None), True)
+    node = Node(op, backward, tuple(edges), y.shape, y.dtype, y if op.saves_output else None)
+    if _anomaly.enabled:
+        import traceback
+        node.created_at = "".join(traceback.format_stack(limit=12)[:-2])
+    return Tensor._make(y, node, True)
 
 
 def _check_devices(op, inputs):
