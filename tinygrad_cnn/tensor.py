@@ -64,7 +64,7 @@ class Tensor(TensorMethods):
             the default device for Python data).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_output_nr", "_hooks",
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_output_nr", "_hooks", "_version",
                  "__weakref__")
     __array_ufunc__ = None  # numpy defers ``array * tensor`` to Tensor.__rmul__
     __hash__ = object.__hash__  # identity hash: tensors go in sets and dict keys
@@ -82,6 +82,7 @@ class Tensor(TensorMethods):
         self.grad_fn = None
         self._output_nr = 0
         self._hooks = None
+        self._version = 0
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -98,6 +99,7 @@ class Tensor(TensorMethods):
         t.requires_grad = requires_grad
         t._output_nr = 0
         t._hooks = None
+        t._version = 0
         return t
 
     # ------------------------------------------------------------ properties

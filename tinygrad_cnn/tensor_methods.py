@@ -8,6 +8,7 @@ from __future__ import annotations
 from .ops import arithmetic as _ar
 from .ops import elementwise as _ew
 from .ops import indexing as _ix
+from .ops import inplace as _ip
 from .ops import linalg as _la
 from .ops import reduce as _rd
 from .ops import shape as _sh
@@ -62,6 +63,37 @@ class TensorMethods:
     def le(self, other): return _ar.le(self, other)
     def gt(self, other): return _ar.gt(self, other)
     def ge(self, other): return _ar.ge(self, other)
+
+    # in-place (version-counted; see ops/inplace.py)
+    # (``x.mul_(x)``: the other operand is the old value too)
+    def add_(self, other, alpha=1):
+        return _ip.apply_inplace(self, "add_", lambda t: t.add(t if other is self else other,
+                                                                alpha))
+
+    def sub_(self, other, alpha=1):
+        return _ip.apply_inplace(self, "sub_", lambda t: t.sub(t if other is self else other,
+                                                                alpha))
+
+    def mul_(self, other):
+        return _ip.apply_inplace(self, "mul_", lambda t: _ar.mul(t, t if other is self else other))
+
+    def div_(self, other):
+        return _ip.apply_inplace(self, "div_", lambda t: _ar.div(t, t if other is self else other))
+
+    def pow_(self, other):
+        return _ip.apply_inplace(self, "pow_", lambda t: _ar.pow(t, t if other is self else other))
+    def neg_(self): return _ip.apply_inplace(self, "neg_", _ew.neg)
+    def relu_(self): return _ip.apply_inplace(self, "relu_", _ew.relu)
+
+    def clamp_(self, min=None, max=None):
+        return _ip.apply_inplace(self, "clamp_", lambda t: _ew.clamp(t, min, max))
+
+    def zero_(self): return _ip.apply_inplace(self, "zero_", lambda t: t * 0)
+    def fill_(self, value): return _ip.apply_inplace(self, "fill_", lambda t: t * 0 + value)
+
+    def copy_(self, src):
+        return _ip.apply_inplace(self, "copy_", lambda t: t * 0 + _sh.broadcast_to(
+            src.to(device=t.device, dtype=t.dtype), t.shape))
 
     # elementwise math
     def neg(self): return _ew.neg(self)

@@ -159,6 +159,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                         f"trying to backward through '{node.name}' a second time: its saved "
                         "tensors were freed after the first backward. Pass retain_graph=True "
                         "to the first backward() (or autograd.grad) to do this.")
+                node.check_saved_versions()
                 if node.saved_output is not None:
                     grads = fn(gy, make(node.saved_output, node, True))
                 else:

@@ -27,7 +27,7 @@ class Node:
 
     __slots__ = ("op", "backward_fn", "next_edges", "shape", "dtype", "saved_output",
                  "num_outputs", "out_meta", "tensor_hooks", "retained", "created_at",
-                 "__weakref__")
+                 "input_ids", "input_versions", "__weakref__")
 
     def __init__(self, op, backward_fn, next_edges, shape, dtype, saved_output=None,
                  out_meta=None):
@@ -42,6 +42,8 @@ class Node:
         self.tensor_hooks = None   # {output_nr: [hook, ...]} for non-leaf register_hook
         self.retained = None       # {output_nr: weakref to tensor} for retain_grad()
         self.created_at = None     # the Python stack that made it, under detect_anomaly()
+        self.input_ids = ()        # id and version of each input when the op ran, so that
+        self.input_versions = ()   # backward can tell if a saved input was changed in place
 
     @property
     def name(self) -> str:
@@ -76,6 +78,28 @@ class Node:
             if hasattr(v, "shape") and hasattr(v, "dtype"):
                 out.append(v)
         return tuple(out)
+
+    def check_saved_versions(self):
+        """Raise if a tensor this node saved was modified in place after the op ran."""
+        cells = getattr(self.backward_fn, "__closure__", None) or ()
+        for cell in cells:
+            try:
+                t = cell.cell_contents
+            except ValueError:
+                continue
+            version = getattr(t, "_version", None)
+            if not version:
+                continue
+            try:
+                i = self.input_ids.index(id(t))
+            except ValueError:
+                continue
+            if self.input_versions[i] != version:
+                raise RuntimeError(
+                    f"backward of '{self.name}': its input {i} (shape {tuple(t.shape)}), "
+                    f"saved for the gradient, was modified by an in-place operation: it is at "
+                    f"version {version}, the op saw version {self.input_versions[i]}. Clone it "
+                    "before changing it in place.")
 
     def register_hook(self, output_nr, fn):
         if self.tensor_hooks is None:

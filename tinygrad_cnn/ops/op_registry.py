@@ -188,6 +188,8 @@ def apply(op, inputs, params):
     if edges is None:
         return Tensor._make(y)
     node = Node(op, backward, tuple(edges), y.shape, y.dtype, y if op.saves_output else None)
+    node.input_ids = tuple(map(id, inputs))
+    node.input_versions = tuple([t._version for t in inputs])
     if _anomaly.enabled:
         import traceback
         node.created_at = "".join(traceback.format_stack(limit=12)[:-2])

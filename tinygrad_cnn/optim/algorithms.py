@@ -33,7 +33,10 @@ class SGD(Optimizer):
                     buf *= mu
                     buf += (1 - g["dampening"]) * d
                 d = d + mu * buf if g["nesterov"] else buf
-            p.data -= g["lr"] * d
+            # a new array, not an in-place write: views that a retained graph saved keep the
+            # values it was built from; graphs that saved p itself see the version change
+            p.data = p.data - g["lr"] * d
+            p._version += 1
         return loss
 
 
@@ -56,7 +59,7 @@ class Adam(Optimizer):
             lr, (b1, b2), eps, wd = g["lr"], g["betas"], g["eps"], g["weight_decay"]
             if wd:
                 if self._decoupled:
-                    p.data *= 1 - lr * wd
+                    p.data = p.data * (1 - lr * wd)
                 else:
                     grad = grad + wd * p.data
             st = self.state.setdefault(p, {})
@@ -78,7 +81,8 @@ class Adam(Optimizer):
             bc1 = 1 - b1 ** st["step"]
             bc2 = 1 - b2 ** st["step"]
             denom = xp.sqrt(v) / math.sqrt(bc2) + eps
-            p.data -= (lr / bc1) * (m / denom)
+            p.data = p.data - (lr / bc1) * (m / denom)
+            p._version += 1
         return loss
 
 
