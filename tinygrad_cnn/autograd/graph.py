@@ -90,16 +90,17 @@ class Node:
             version = getattr(t, "_version", None)
             if not version:
                 continue
-            try:
-                i = self.input_ids.index(id(t))
-            except ValueError:
-                continue
-            if self.input_versions[i] != version:
+            # no record means every input was at version 0 when the op ran
+            i = self.input_ids.index(id(t)) if id(t) in self.input_ids else None
+            saw = self.input_versions[i] if i is not None else 0
+            if i is None and self.input_ids:
+                continue  # not one of the inputs (a constant the op made itself)
+            if saw != version:
+                which = f"its input {i}" if i is not None else "a tensor it saved"
                 raise RuntimeError(
-                    f"backward of '{self.name}': its input {i} (shape {tuple(t.shape)}), "
-                    f"saved for the gradient, was modified by an in-place operation: it is at "
-                    f"version {version}, the op saw version {self.input_versions[i]}. Clone it "
-                    "before changing it in place.")
+                    f"backward of '{self.name}': {which} (shape {tuple(t.shape)}), saved for "
+                    f"the gradient, was modified by an in-place operation: it is at version "
+                    f"{version}, the op saw version {saw}. Clone it before changing it in place.")
 
     def register_hook(self, output_nr, fn):
         if self.tensor_hooks is None:

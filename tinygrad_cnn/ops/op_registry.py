@@ -188,8 +188,11 @@ def apply(op, inputs, params):
     if edges is None:
         return Tensor._make(y)
     node = Node(op, backward, tuple(edges), y.shape, y.dtype, y if op.saves_output else None)
-    node.input_ids = tuple(map(id, inputs))
-    node.input_versions = tuple([t._version for t in inputs])
+    for t in inputs:  # versions are only worth recording once something was changed in place
+        if t._version:
+            node.input_ids = tuple(map(id, inputs))
+            node.input_versions = tuple([t._version for t in inputs])
+            break
     if _anomaly.enabled:
         import traceback
         node.created_at = "".join(traceback.format_stack(limit=12)[:-2])
