@@ -88,7 +88,7 @@ class Node:
             except ValueError:
                 continue
             version = getattr(t, "_version", None)
-            if not version:
+            if type(version) is not int or not version:  # tensors only (not classes)
                 continue
             # no record means every input was at version 0 when the op ran
             i = self.input_ids.index(id(t)) if id(t) in self.input_ids else None
