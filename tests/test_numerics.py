@@ -77,7 +77,7 @@ def test_long_training_run_keeps_objects_and_memory_flat():
     steps(50)  # warm up: optimizer state, allocator pools
     gc.collect()
     objects, rss = len(gc.get_objects()), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    steps(400)
+    steps(1000)
     gc.collect()
     assert len(gc.get_objects()) <= objects + 50
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss <= rss * 1.05 + 2048
