@@ -139,3 +139,29 @@ def test_avg_pool2d_drawn_parameters(case, include):
               ceil_mode=case["ceil"], count_include_pad=include)
     _compare(lambda t: F.avg_pool2d(t, **kw), lambda t: torch.nn.functional.avg_pool2d(t, **kw),
              [x])
+
+
+UNARY = ["exp", "tanh", "sigmoid", "relu", "abs", "sin", "cos", "neg"]
+
+
+@requires_torch
+@given(shape=st.lists(st.integers(1, 4), min_size=0, max_size=3), op=st.sampled_from(UNARY),
+       seed=st.integers(0, 2 ** 16))
+def test_unary_ops_on_drawn_shapes(shape, op, seed):
+    x = np.random.default_rng(seed).uniform(-3, 3, shape)
+    _compare(lambda t: getattr(t, op)(), lambda t: getattr(t, op)(), [x])
+
+
+@requires_torch
+@given(shape=st.lists(st.integers(1, 4), min_size=1, max_size=3), data=st.data(),
+       op=st.sampled_from(["sum", "mean", "amax", "logsumexp", "var"]),
+       keepdim=st.booleans(), seed=st.integers(0, 2 ** 16))
+def test_reductions_on_drawn_dims(shape, data, op, keepdim, seed):
+    ndim = len(shape)
+    dims = data.draw(st.lists(st.integers(-ndim, ndim - 1), min_size=1, max_size=ndim,
+                              unique_by=lambda d: d % ndim))
+    if op == "var":
+        assume(np.prod([shape[d % ndim] for d in dims]) > 1)
+    x = np.random.default_rng(seed).permutation(int(np.prod(shape))).reshape(shape) / 3.0
+    _compare(lambda t: getattr(t, op)(tuple(dims), keepdim=keepdim),
+             lambda t: getattr(t, op)(tuple(dims), keepdim=keepdim), [x])

@@ -161,7 +161,8 @@ def broadcast_to(x, shape):
 # ---------------------------------------------------------------- copies
 @register("contiguous", rule="gx = gy")
 def _contiguous(x):
-    return x.xp.ascontiguousarray(x.data), lambda gy: gy
+    # copy(order="C"), not ascontiguousarray: the latter turns a 0-d array into shape (1,)
+    return x.data.copy(order="C"), lambda gy: gy
 
 
 def contiguous(x):
