@@ -98,15 +98,17 @@ def conv_weight_forward(xp, x, gy, k, st, pad, d, g, cols=None):
 def conv_transpose_forward(xp, gy, w, st, pad, d, g, size):
     """z (n, c, *size) = the adjoint of conv in x, applied to gy.
 
-    Stride 1: the lecture notes' form, a full convolution of gy with the flipped,
-    channel-swapped filter. Otherwise each gy value is spread over its window, weighted by w
-    (col2im): strides become the zero-insertion of gy without materialising the zeros.
+    Stride 1 (and no more filters than channels, so its columns are no larger): the lecture
+    notes' form, a full convolution of gy with the flipped, channel-swapped filter. Otherwise
+    each gy value is spread over its window, weighted by w (col2im): strides become the
+    zero-insertion of gy without materialising the zeros. (Measured: with more filters than
+    channels the full convolution's larger columns cost more than col2im's scatter.)
     """
     f, cg = w.shape[:2]
     k = w.shape[2:]
     nd = len(k)
     full = tuple((dd * (kk - 1) - pb, dd * (kk - 1) - pa) for kk, dd, (pb, pa) in zip(k, d, pad))
-    if all(s == 1 for s in st) and all(a >= 0 and b >= 0 for a, b in full) \
+    if all(s == 1 for s in st) and f <= cg * g and all(a >= 0 and b >= 0 for a, b in full) \
             and all(o + a + b - dd * (kk - 1) == si for o, (a, b), dd, kk, si
                     in zip(gy.shape[2:], full, d, k, size)):
         wt = w.reshape((g, f // g, cg) + tuple(k)).swapaxes(1, 2).reshape((g * cg, f // g) + k)
