@@ -33,30 +33,32 @@ def is_grad_enabled() -> bool:
 
 
 class _GradModeContext:
-    """Context manager and decorator that sets grad mode, restoring the previous one on exit."""
+    """Context manager and decorator that sets a flag (grad mode unless ``_state`` says
+    otherwise), restoring the previous value on exit."""
 
     _mode = True
+    _state = state
 
     def __enter__(self):
-        self._prev = state.enabled
-        state.enabled = self._mode
+        self._prev = self._state.enabled
+        self._state.enabled = self._mode
         return self
 
     def __exit__(self, *exc):
-        state.enabled = self._prev
+        self._state.enabled = self._prev
         return False
 
     def __call__(self, fn):
-        mode = self._mode
+        flag, mode = self._state, self._mode
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            prev = state.enabled
-            state.enabled = mode
+            prev = flag.enabled
+            flag.enabled = mode
             try:
                 return fn(*args, **kwargs)
             finally:
-                state.enabled = prev
+                flag.enabled = prev
 
         return wrapper
 
@@ -80,27 +82,12 @@ class set_grad_enabled(_GradModeContext):
         self._mode = bool(mode)
 
 
-class detect_anomaly:
+class detect_anomaly(_GradModeContext):
     """While active, ops remember where they were created and the backward pass raises at
     the first op whose gradient holds NaN or Inf, naming the op and that place (slow: for
     debugging). A context manager and a decorator, like PyTorch's."""
 
+    _state = anomaly
+
     def __init__(self, check_nan=True):
-        self.check_nan = check_nan
-
-    def __enter__(self):
-        self._prev = anomaly.enabled
-        anomaly.enabled = self.check_nan
-        return self
-
-    def __exit__(self, *exc):
-        anomaly.enabled = self._prev
-        return False
-
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with detect_anomaly(self.check_nan):
-                return fn(*args, **kwargs)
-
-        return wrapper
+        self._mode = bool(check_nan)
