@@ -146,3 +146,26 @@ def test_cuda_tests_skip_cleanly_without_a_gpu():
     if tg.cuda.is_available():
         pytest.skip("a GPU is present: the cuda parametrisations above ran")
     assert "cuda" not in DEVICES and tg.cuda.device_count() == 0
+
+
+def test_host_side_helpers_work_on_another_device():
+    """dtypes, data loading, gradcheck and viz use NumPy on the host on purpose; they must
+    still take and give tensors of other devices unchanged."""
+    import tinygrad_cnn.functional as F
+    from tinygrad_cnn.data import DataLoader, TensorDataset
+    x = tg.tensor(np.random.default_rng(0).standard_normal((1, 2, 4, 4)), device="fake",
+                  requires_grad=True)
+    w = tg.tensor(np.random.default_rng(1).standard_normal((1, 2, 2, 2)), device="fake",
+                  requires_grad=True)
+    assert tg.gradcheck(lambda a, b: F.conv2d(a, b), [x, w])
+    assert tg.gradgradcheck(lambda a: (a * a).sum(1), [x])
+    assert tg.gradcheck(lambda a: a.tanh(), [x], fast_mode=True)
+    src = tg.viz.to_dot(F.conv2d(x, w).sum(), params={"x": x}, show_values=True,
+                        show_grads=True)
+    assert "conv2d" in src and "grad" in src
+    ds = TensorDataset(tg.arange(6.0, device="fake"), tg.arange(6, device="fake"))
+    for xb, yb in DataLoader(ds, batch_size=4, shuffle=True, seed=0):
+        assert _on(xb, "fake") and _on(yb, "fake")
+    xb, = next(iter(DataLoader(TensorDataset(tg.ones(3)), batch_size=2, device="fake")))
+    assert _on(xb, "fake")
+    assert (tg.ones(2, device="fake", dtype=tg.int32) + 1.5).dtype == tg.float32

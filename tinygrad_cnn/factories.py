@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from . import dtypes as _dt
-from .backend import backend_for, default_device, manual_seed, parse_device
+from .backend import backend_for, get_default_device, manual_seed, parse_device
 from .ops.checks import size_args
 from .tensor import Tensor
 
@@ -23,7 +23,7 @@ def _finish(op, arr, requires_grad):
 
 
 def _backend(device):
-    dev = parse_device(device) if device is not None else default_device()
+    dev = parse_device(device) if device is not None else get_default_device()
     return backend_for(dev), dev
 
 

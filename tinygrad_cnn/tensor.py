@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from . import dtypes as _dt
 from .autograd import grad_mode as _gm
-from .backend import backend_for, backend_of, default_device, parse_device
+from .backend import backend_for, backend_of, get_default_device, parse_device
 from .backend import numpy_backend as _cpu
 from .tensor_methods import TensorMethods
 
@@ -42,7 +42,7 @@ def _as_array(data, dtype, device):
                 dtype = _dt.default_int
     dev = parse_device(device) if device is not None else (
         backend_of(arr).device(arr) if not isinstance(data, (list, tuple, int, float, bool))
-        else default_device())
+        else get_default_device())
     be = backend_for(dev)
     if backend_of(arr) is not be or be.device(arr) != dev:
         arr = be.asarray(arr, device=dev)

@@ -21,7 +21,7 @@ from . import numpy_backend
 from .device import KNOWN_TYPES, Device, parse_device
 
 __all__ = ["Device", "parse_device", "get_array_module", "backend_of", "backend_for",
-           "register_backend", "manual_seed", "cuda_is_available", "cuda_device_count", "default_device",
+           "register_backend", "manual_seed", "cuda_is_available", "cuda_device_count",
            "set_default_device", "get_default_device"]
 
 _NDARRAY = _np.ndarray
@@ -108,6 +108,3 @@ def set_default_device(device) -> None:
 def get_default_device() -> Device:
     return _default_device
 
-
-def default_device() -> Device:
-    return _default_device

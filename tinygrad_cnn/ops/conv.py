@@ -135,6 +135,20 @@ def _col2im_transpose(xp, gy, w, st, pad, d, g, size):
     return crop_spatial(z, [p[0] for p in pad], size)
 
 
+def _add_bias(y, bias, nd):
+    """y (a fresh array) plus the optional bias, one value per channel, in place."""
+    if bias:
+        y += bias[0].data.reshape((1, -1) + (1,) * nd)
+    return y
+
+
+def _bias_grad(gy, bias, nd):
+    """() without a bias, else (gb,): gy summed over the batch and spatial dims."""
+    if not bias:
+        return ()
+    return (gy.sum((0,) + tuple(range(2, 2 + nd))) if bias[0].requires_grad else None,)
+
+
 def _register(nd):
     name = _NAME[nd]
 
@@ -149,18 +163,13 @@ def _register(nd):
             del cols
             gx = conv_t(gy, w, stride=stride, pad=pad, dilation=dilation, groups=groups,
                         size=x.shape[2:]) if x.requires_grad else None
-            if not bias:
-                return gx, gw
-            gb = gy.sum((0,) + tuple(range(2, 2 + nd))) if bias[0].requires_grad else None
-            return gx, gw, gb
+            return (gx, gw) + _bias_grad(gy, bias, nd)
 
         # keep the im2col columns for the weight gradient when one will be wanted
         saved = {}
         y = conv_forward(x.xp, x.data, w.data, stride, pad, dilation, groups,
                          saved if w.requires_grad and grad_state.enabled else None)
-        if bias:
-            y += bias[0].data.reshape((1, -1) + (1,) * nd)
-        return y, backward
+        return _add_bias(y, bias, nd), backward
 
     @register(f"conv_transpose{nd}d", rule=f"ggy = {name}(gz, w); gw = {name}_weight(gz, gy)")
     def conv_t(gy, w, *bias, stride, pad, dilation, groups, size):
@@ -169,15 +178,10 @@ def _register(nd):
                        groups=groups) if gy.requires_grad else None
             gw = conv_w(gz, gy, stride=stride, pad=pad, dilation=dilation, groups=groups,
                         ksize=w.shape[2:]) if w.requires_grad else None
-            if not bias:
-                return ggy, gw
-            gb = gz.sum((0,) + tuple(range(2, 2 + nd))) if bias[0].requires_grad else None
-            return ggy, gw, gb
+            return (ggy, gw) + _bias_grad(gz, bias, nd)
 
         z = conv_transpose_forward(gy.xp, gy.data, w.data, stride, pad, dilation, groups, size)
-        if bias:
-            z = z + bias[0].data.reshape((1, -1) + (1,) * nd)
-        return z, backward
+        return _add_bias(z, bias, nd), backward
 
     @register(f"{name}_weight", rule=f"gx = conv_transpose{nd}d(gy, ggw); ggy = {name}(x, ggw)")
     def conv_w(x, gy, *, stride, pad, dilation, groups, ksize, cols=None):

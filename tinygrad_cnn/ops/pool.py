@@ -17,7 +17,7 @@ as PyTorch's return_indices. Notation in cnn_args.
 """
 from __future__ import annotations
 
-from .op_registry import const, register
+from .op_registry import register
 from .windows import crop_spatial, pad_spatial, prod, tap_slices, window_spread, window_view
 
 
@@ -223,8 +223,3 @@ def _register_avg(nd):
 AVG_POOL = {}
 for _nd in (1, 2, 3):
     AVG_POOL[_nd] = _register_avg(_nd)
-
-
-def const_indices(arr):
-    """Indices as a constant int64 tensor (for return_indices)."""
-    return const(arr)

@@ -90,7 +90,7 @@ def build(outputs, params=None, grads=None):
 
     stack = []
     for t in outs:
-        tid = tensor_node(t, is_output=True)
+        tensor_node(t, is_output=True)
         if t.grad_fn is not None:
             stack.append(t.grad_fn)
     seen = set()
