@@ -9,45 +9,19 @@ Each one's backward is written with the other two, exactly as the lecture notes 
 so every gradient of a gradient is again one of these ops. Shapes (notation in cnn_args):
 x (n, c, *s), w (f, cg, *k), y (n, f, *o). ``pad`` is ((before, after), ...) per dim.
 
-The work is two layout moves and one GEMM per group: im2col gathers the windows of the
-padded x as cols (g, cg·k, n·o) through a strided view, ``matmul`` does the rest; the
-transpose scatters its columns back with one strided add per kernel tap (col2im). Batches
-are processed in chunks sized to keep the columns small (see COLS_BUDGET).
+The work is one GEMM per group between two layout moves (im2col before, col2im after for
+the input gradient); ``conv_columns`` holds the layouts: contiguous slices of the padded
+grid at stride 1, a strided window view otherwise. Batches are processed in chunks sized
+to keep the columns small (see COLS_BUDGET).
 """
 from __future__ import annotations
 
 from ..autograd.grad_mode import state as grad_state
-from .cnn_args import out_size
+from .conv_columns import layout_for
 from .op_registry import register
-from .windows import crop_spatial, pad_spatial, prod, window_spread, window_view
+from .windows import prod
 
 _NAME = {1: "conv1d", 2: "conv2d", 3: "conv3d"}
-
-
-def _geometry(x_shape, k, st, pad, d):
-    s = x_shape[2:]
-    return tuple(out_size("conv", si, ki, sti, pb, pa, di)
-                 for si, ki, sti, (pb, pa), di in zip(s, k, st, pad, d))
-
-
-def _im2col(xp, x, k, st, pad, d, g):
-    """cols (g, cg·kp, n·op): column j of group gi holds the window of output position j."""
-    n, c = x.shape[:2]
-    nd = len(k)
-    o = _geometry(x.shape, k, st, pad, d)
-    xpad = pad_spatial(xp, x, [p[0] for p in pad], [p[1] for p in pad])
-    win = window_view(xp, xpad, k, st, d, o)              # (n, c, *o, *k), no copy
-    perm = (1,) + tuple(range(2 + nd, 2 + 2 * nd)) + (0,) + tuple(range(2, 2 + nd))
-    cols = xp.ascontiguousarray(win.transpose(perm))      # (c, *k, n, *o): the one copy
-    return cols.reshape(g, (c // g) * prod(k), n * prod(o)), o
-
-
-def _by_group(xp, y, g):
-    """(n, g·fg, *o) -> (g, fg, n·op), the layout the GEMMs want."""
-    n, f = y.shape[:2]
-    y = y.reshape((n, g, f // g, -1)).transpose(1, 2, 0, 3)
-    return xp.ascontiguousarray(y).reshape(g, f // g, -1)
-
 
 # Columns of at most this many elements per pass (4 MB of float32): the batch is processed
 # in chunks so that the im2col buffer stays in cache and is reused, instead of one buffer of
@@ -65,16 +39,15 @@ def _batch_chunks(n, per_sample):
 def conv_forward(xp, x, w, st, pad, d, g, keep_cols=None):
     """y (n, f, *o) = x ⋆ w. With ``keep_cols`` (a dict) the im2col columns are left in it
     for the weight gradient, which then needs no second gather."""
-    n, c = x.shape[:2]
-    f, k = w.shape[0], w.shape[2:]
-    o = _geometry(x.shape, k, st, pad, d)
+    n = x.shape[0]
+    f = w.shape[0]
+    lay = layout_for(x.shape, w.shape[2:], st, pad, d, g)
     w2 = w.reshape(g, f // g, -1)
-    y = xp.empty((n, f) + o, dtype=xp.result_type(x.dtype, w.dtype))
+    y = xp.empty((n, f) + lay.o, dtype=xp.result_type(x.dtype, w.dtype))
     kept = []
-    for part in _batch_chunks(n, c * prod(k) * prod(o)):
-        cols, _ = _im2col(xp, x[part], k, st, pad, d, g)
-        yp = xp.matmul(w2, cols)                             # (g, fg, chunk·op)
-        y[part] = yp.reshape((f, -1) + o).swapaxes(0, 1)
+    for part in _batch_chunks(n, lay.per_sample):
+        cols = lay.cols(xp, x[part])
+        y[part] = lay.output(xp.matmul(w2, cols), part.stop - part.start)
         if keep_cols is not None:
             kept.append(cols)
     if keep_cols is not None:
@@ -86,11 +59,11 @@ def conv_weight_forward(xp, x, gy, k, st, pad, d, g, cols=None):
     """gw (f, cg, *k) = Σ_{n,o} gy[n, f, o] · window(x)[n, c, o, k]."""
     n, c = x.shape[:2]
     f = gy.shape[1]
+    lay = layout_for(x.shape, k, st, pad, d, g)
     gw = None
-    parts = _batch_chunks(n, c * prod(k) * prod(gy.shape[2:]))
-    for i, part in enumerate(parts):
-        cp = cols[i] if cols is not None else _im2col(xp, x[part], k, st, pad, d, g)[0]
-        term = xp.matmul(_by_group(xp, gy[part], g), cp.swapaxes(1, 2))   # (g, fg, cg·kp)
+    for i, part in enumerate(_batch_chunks(n, lay.per_sample)):
+        cp = cols[i] if cols is not None else lay.cols(xp, x[part])
+        term = xp.matmul(lay.gy_cols(xp, gy[part]), cp.swapaxes(1, 2))   # (g, fg, cg·kp)
         gw = term if gw is None else gw + term
     return gw.reshape((f, c // g) + tuple(k))
 
@@ -115,24 +88,13 @@ def conv_transpose_forward(xp, gy, w, st, pad, d, g, size):
         wt = xp.ascontiguousarray(wt[(slice(None), slice(None)) + (slice(None, None, -1),) * nd])
         return conv_forward(xp, gy, wt, st, full, d, g)
     n = gy.shape[0]
-    z = xp.empty((n, cg * g) + tuple(size), dtype=xp.result_type(gy.dtype, w.dtype))
-    for part in _batch_chunks(n, cg * g * prod(k) * prod(gy.shape[2:])):
-        z[part] = _col2im_transpose(xp, gy[part], w, st, pad, d, g, size)
+    x_shape = (n, cg * g) + tuple(size)
+    lay = layout_for(x_shape, k, st, pad, d, g)
+    wt = w.reshape(g, f // g, -1).swapaxes(1, 2)                             # (g, cg·kp, fg)
+    z = xp.empty(x_shape, dtype=xp.result_type(gy.dtype, w.dtype))
+    for part in _batch_chunks(n, lay.per_sample):
+        z[part] = lay.spread(xp, xp.matmul(wt, lay.gy_cols(xp, gy[part])), part.stop - part.start)
     return z
-
-
-def _col2im_transpose(xp, gy, w, st, pad, d, g, size):
-    n, f = gy.shape[:2]
-    k = w.shape[2:]
-    o = gy.shape[2:]
-    c = w.shape[1] * g
-    gcols = xp.matmul(w.reshape(g, f // g, -1).swapaxes(1, 2), _by_group(xp, gy, g))
-    nd = len(k)
-    gcols = gcols.reshape((c,) + tuple(k) + (n,) + tuple(o))
-    gcols = gcols.transpose((nd + 1, 0) + tuple(range(1, nd + 1)) + tuple(range(nd + 2, 2 * nd + 2)))
-    padded = (n, c) + tuple(si + pb + pa for si, (pb, pa) in zip(size, pad))
-    z = window_spread(xp, gcols, k, st, d, o, padded, gy.dtype)
-    return crop_spatial(z, [p[0] for p in pad], size)
 
 
 def _add_bias(y, bias, nd):

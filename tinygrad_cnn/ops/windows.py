@@ -30,15 +30,16 @@ def window_view(xp, x, k, st, d, o):
 
 def tap_slices(k, st, d, o):
     """For each kernel tap, the strided slices of the padded input it reads (one per dim)."""
-    for tap in _taps(k):
+    for tap in taps(k):
         yield tap, tuple(slice(t * dd, t * dd + s * (oo - 1) + 1, s)
                          for t, dd, s, oo in zip(tap, d, st, o))
 
 
-def _taps(k):
+def taps(k):
+    """Every kernel tap (an index tuple), in row-major order."""
     if len(k) == 1:
         return [(i,) for i in range(k[0])]
-    return [(i,) + rest for i in range(k[0]) for rest in _taps(k[1:])]
+    return [(i,) + rest for i in range(k[0]) for rest in taps(k[1:])]
 
 
 def window_spread(xp, cols, k, st, d, o, padded_shape, dtype):
