@@ -164,3 +164,59 @@ def test_float32_on_benchmark_like_shapes(xs, ws, kw):
     # ~1e2, so 1e-3 absolute is float32 round-off (1e-5 relative), not a loose tolerance
     check_op(lambda a, b: _f(name)(a, b, **kw), inputs=[x, w], atol=1e-3, rtol=1e-4,
              gradcheck=False)
+
+
+# The batch is processed in chunks (ops.conv.COLS_BUDGET); with a budget of one element
+# every sample is its own chunk, so the chunk bookkeeping (kept columns, per-chunk writes,
+# summed weight gradients) is exercised on both column layouts.
+CHUNKED = [
+    ("conv2d", (3, 2, 6, 5), (4, 2, 3, 3), dict(padding=1)),                  # grid, f > c
+    ("conv2d", (3, 4, 6, 5), (2, 4, 3, 2), dict(padding="same", dilation=2)),  # grid, f < c
+    ("conv2d", (3, 2, 7, 6), (4, 2, 3, 3), dict(stride=2, padding=1)),        # strided
+    ("conv3d", (3, 2, 4, 5, 3), (2, 1, 2, 3, 2), dict(groups=2, padding=(1, 0, 1))),
+    ("conv_transpose2d", (3, 4, 4, 5), (4, 2, 3, 3), dict(padding=1)),        # grid col2im
+    ("conv_transpose2d", (3, 4, 4, 5), (4, 2, 3, 3), dict(stride=2, output_padding=1)),
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("name,xs,ws,kw", CHUNKED, ids=lambda v: str(v).replace(" ", ""))
+def test_one_sample_chunks_match_torch(monkeypatch, name, xs, ws, kw):
+    from tinygrad_cnn.ops import conv as conv_ops
+    monkeypatch.setattr(conv_ops, "COLS_BUDGET", 1)
+    check_op(lambda x, w: _f(name)(x, w, **kw), inputs=[rand(*xs, seed=1), rand(*ws, seed=2)],
+             gradcheck=False)
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@pytest.mark.parametrize("seed", range(4))
+def test_grid_layout_agrees_with_strided_layout(nd, seed):
+    """At stride 1 the two column layouts are independent implementations of the same three
+    maps (conv, its weight adjoint, its input adjoint): drawn geometries must agree."""
+    from unittest import mock
+
+    from tinygrad_cnn.ops import conv as conv_ops
+    from tinygrad_cnn.ops.conv_columns import StridedLayout
+    rng = np.random.default_rng(seed)
+    k = tuple(rng.integers(1, 4, nd))
+    d = tuple(rng.integers(1, 3, nd))
+    pad = tuple((int(rng.integers(0, 3)), int(rng.integers(0, 3))) for _ in range(nd))
+    s = tuple(int(dd * (kk - 1) + rng.integers(1, 5)) for kk, dd in zip(k, d))
+    g = int(rng.choice([1, 2]))
+    n, c, f = 3, 2 * g, 3 * g
+    x = rng.standard_normal((n, c) + s)
+    w = rng.standard_normal((f, c // g) + k)
+    st = (1,) * nd
+
+    def run():
+        y = conv_ops.conv_forward(np, x, w, st, pad, d, g)
+        gw = conv_ops.conv_weight_forward(np, x, y, k, st, pad, d, g)
+        gx = conv_ops.conv_transpose_forward(np, y, w, st, pad, d, g, s)
+        return y, gw, gx
+
+    grid = run()
+    with mock.patch.object(conv_ops, "layout_for", lambda shape, k, st, pad, d, g:
+                           StridedLayout(shape, k, st, pad, d, g)):
+        strided = run()
+    for a, b, what in zip(grid, strided, ["forward", "weight adjoint", "input adjoint"]):
+        assert_close(a, b, 1e-10, 1e-10, what)
