@@ -84,7 +84,7 @@ class GridLayout:
 
     def __init__(self, x_shape, k, pad, d, g):
         self.c, self.s = x_shape[1], tuple(x_shape[2:])
-        self.k, self.pad, self.g = tuple(k), pad, g
+        self.k, self.g = tuple(k), g
         self.before = tuple(p[0] for p in pad)
         self.P = tuple(si + pb + pa for si, (pb, pa) in zip(self.s, pad))
         self.o = tuple(out_size("conv", si, ki, 1, pb, pa, di)
@@ -92,9 +92,8 @@ class GridLayout:
         self.grid_strides = tuple(prod(self.P[i + 1:]) for i in range(len(self.P)))
         self.q = self.o[0] * self.grid_strides[0]           # positions per sample on the grid
         self.row_shape = (self.o[0],) + self.P[1:]            # those positions as an array
-        self.offsets = [sum(t * dd * gs for t, dd, gs in zip(tap, d, self.grid_strides))
-                        for tap in taps(self.k)]
         self.tap_strides = tuple(dd * gs for dd, gs in zip(d, self.grid_strides))
+        self.offsets = [sum(t * ts for t, ts in zip(tap, self.tap_strides)) for tap in taps(k)]
         slack = sum((kk - 1) * dd * gs for kk, dd, gs in zip(k[1:], d[1:], self.grid_strides[1:]))
         self.size = prod(self.P) + slack                      # per-sample buffer length
         self.per_sample = self.c * prod(self.k) * self.q
