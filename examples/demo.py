@@ -62,7 +62,7 @@ def main():
         loss.backward()
         with tg.no_grad():
             for p in params:
-                p.data -= lr * p.grad.data
+                p.array -= lr * p.grad.array
         if step % 50 == 0:
             print(f"step {step:3d}  loss {loss.item():.4f}")
 

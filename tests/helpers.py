@@ -60,7 +60,7 @@ def check_on_device(fn, inputs, device, cpu_outputs, grad, seed, atol, rtol):
            if isinstance(v, np.ndarray) else v for v in inputs]
     outs = _outputs(fn(*ins))
     for i, (o, c) in enumerate(zip(outs, cpu_outputs)):
-        assert type(o.data) is kind, f"output {i} left {device}: {type(o.data).__name__}"
+        assert type(o.array) is kind, f"output {i} left {device}: {type(o.array).__name__}"
         assert o.device == tg.tensor([0], device=device).device
         assert_close(o.numpy(), c.numpy(), atol, rtol, f"output {i} on {device}")
     diff = [o for o in outs if o.requires_grad]
@@ -71,7 +71,7 @@ def check_on_device(fn, inputs, device, cpu_outputs, grad, seed, atol, rtol):
     tg.autograd.backward(diff, gs)
     for k, t in enumerate(ins):
         if isinstance(t, tg.Tensor) and t.requires_grad and t.grad is not None:
-            assert type(t.grad.data) is kind, f"grad of input {k} left {device}"
+            assert type(t.grad.array) is kind, f"grad of input {k} left {device}"
 
 
 def check_op(fn, torch_fn=None, inputs=(), *, grad=True, atol=ATOL, rtol=RTOL,

@@ -42,7 +42,7 @@ def test_two_leaves_never_share_one_gradient_object():
     a, b = leaf([1.0]), leaf([1.0])
     (a + b).sum().backward()
     assert a.grad is not b.grad
-    a.grad.data[0] = 5.0
+    a.grad.array[0] = 5.0
     assert b.grad.item() == 1.0
 
 
@@ -111,7 +111,7 @@ def test_grad_mode_restored_after_exception():
 def test_detach_and_requires_grad_():
     x = leaf([1.0])
     d = (x * 2).detach()
-    assert d.is_leaf and not d.requires_grad and np.shares_memory(d.data, (d).data)
+    assert d.is_leaf and not d.requires_grad and np.shares_memory(d.array, (d).array)
     y = tg.ones(2)
     y.requires_grad_()
     (y * 2).sum().backward()

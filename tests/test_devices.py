@@ -19,7 +19,7 @@ DEVICES = ["fake"] + (["cuda"] if tg.cuda.is_available() else [])
 
 
 def _on(t, device):
-    return type(t.data) is backend_for(device).array_type and t.device.type == device
+    return type(t.array) is backend_for(device).array_type and t.device.type == device
 
 
 @pytest.mark.parametrize("device", DEVICES)

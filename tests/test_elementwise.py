@@ -230,8 +230,8 @@ def test_ops_on_different_devices_raise(monkeypatch):
     class Other(np.ndarray):  # stands in for an array of another backend
         pass
 
-    b.data = b.data.view(Other)
+    b.array = b.array.view(Other)
     monkeypatch.setattr(type(b), "device", property(
-        lambda self: "cuda:0" if type(self.data) is Other else "cpu"))
+        lambda self: "cuda:0" if type(self.array) is Other else "cpu"))
     with pytest.raises(RuntimeError, match="add: expected all tensors on one device.*cuda:0"):
         registry.apply(registry.registry["add"], (a, b), {})

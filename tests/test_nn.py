@@ -26,7 +26,7 @@ def _models():
     with torch.no_grad():
         for (name, p), (tname, tp) in zip(ours.named_parameters(), ref.named_parameters()):
             assert name == tname
-            p.data = tp.detach().numpy().copy()
+            p.array = tp.detach().numpy().copy()
     return ours, ref
 
 

@@ -26,7 +26,7 @@ def _pair(seed=0):
     ref = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3))
     for p, tp in zip(ours.parameters(), ref.parameters()):
         v = rng.standard_normal(tp.shape).astype(np.float32) * 0.5
-        p.data = v.copy()
+        p.array = v.copy()
         tp.data = torch.from_numpy(v.copy())
     return ours, ref
 

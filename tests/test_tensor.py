@@ -30,7 +30,7 @@ def test_tensor_copies_but_from_numpy_shares():
     a[0] = 1.0
     assert t.tolist() == [0.0, 0.0, 0.0] and s.tolist() == [1.0, 0.0, 0.0]
     b = tg.tensor(t)
-    assert not np.shares_memory(b.data, t.data)
+    assert not np.shares_memory(b.array, t.array)
 
 
 def test_bad_data_is_a_clear_error():
@@ -47,7 +47,7 @@ def test_attributes():
     assert t.shape == (2, 3) and t.ndim == 2 and t.dim() == 2 and t.numel() == 6
     assert t.size() == (2, 3) and t.size(1) == 3 and t.size(-1) == 3 and len(t) == 2
     assert t.device == "cpu" and t.device.type == "cpu" and t.is_leaf and t.grad_fn is None
-    assert isinstance(t.data, np.ndarray)
+    assert isinstance(t.array, np.ndarray)
     assert tg.backend.get_array_module(t) is np
     with pytest.raises(TypeError, match="len\\(\\) of a 0-d tensor"):
         len(tg.tensor(1.0))

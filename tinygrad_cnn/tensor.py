@@ -20,7 +20,7 @@ _ndarray = _cpu.array_type
 def _as_array(data, dtype, device):
     """Backend array for user data, with PyTorch's dtype rules for Python data."""
     if isinstance(data, Tensor):
-        arr = data.data
+        arr = data.array
     elif isinstance(data, _ndarray) or type(data).__module__.startswith("cupy"):
         arr = data
     elif isinstance(data, _np.generic):
@@ -64,25 +64,26 @@ class Tensor(TensorMethods):
             the default device for Python data).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_output_nr", "_hooks", "_version",
-                 "__weakref__")
+    __slots__ = ("array", "grad", "requires_grad", "grad_fn", "_output_nr", "_hooks", "_vc",
+                 "_base", "__weakref__")
     __array_ufunc__ = None  # numpy defers ``array * tensor`` to Tensor.__rmul__
     __hash__ = object.__hash__  # identity hash: tensors go in sets and dict keys
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
         arr = _as_array(data, dtype, device)
-        if arr is data or (isinstance(data, Tensor) and arr is data.data):
+        if arr is data or (isinstance(data, Tensor) and arr is data.array):
             arr = arr.copy()
         self._init_leaf(arr, requires_grad)
 
     def _init_leaf(self, arr, requires_grad):
         """Fields of a fresh leaf around ``arr`` (also used by nn.Parameter)."""
-        self.data = arr
+        self.array = arr
         self.grad = None
         self.grad_fn = None
         self._output_nr = 0
         self._hooks = None
-        self._version = 0
+        self._vc = None
+        self._base = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -93,84 +94,138 @@ class Tensor(TensorMethods):
         if type(data) is not _ndarray and isinstance(data, _np.generic):
             data = _np.asarray(data)  # NumPy reductions of 0-d arrays return scalars
         t = object.__new__(cls)
-        t.data = data
+        t.array = data
         t.grad = None
         t.grad_fn = grad_fn
         t.requires_grad = requires_grad
         t._output_nr = 0
         t._hooks = None
-        t._version = 0
+        t._vc = None
+        t._base = None
         return t
 
+    @classmethod
+    def _make_view(cls, data, base, grad_fn=None, requires_grad=False):
+        """Wrap ``data``, a view of ``base``'s storage: the two share one version counter,
+        so an in-place change through either is seen by graphs that saved the other."""
+        t = cls._make(data, grad_fn, requires_grad)
+        t._vc = base._counter()
+        t._base = base if base._base is None else base._base
+        return t
+
+    # ------------------------------------------------------------ storage and versions
+    def _counter(self):
+        vc = self._vc
+        if vc is None:
+            vc = self._vc = _VersionCounter()
+        return vc
+
+    @property
+    def _version(self):
+        """How many times this tensor's storage was changed in place (shared by its views)."""
+        vc = self._vc
+        return 0 if vc is None else vc.value
+
+    def _bump_version(self):
+        """Record that the storage was written in place (every view sees the new version)."""
+        self._counter().value += 1
+
+    def _assign(self, value):
+        """Write ``value`` (an array or Tensor, broadcast to this shape) into the storage and
+        bump the version: the one way optimizers, ``nn.init``, ``load_state_dict`` and
+        running statistics change a tensor's values."""
+        arr = value.array if isinstance(value, Tensor) else value
+        try:
+            self.array[...] = arr
+        except ValueError as exc:
+            raise RuntimeError(f"in-place write into a tensor of shape {self.shape}: {exc}") \
+                from None
+        self._bump_version()
+        return self
+
+    @property
+    def data(self):
+        """This tensor's values as a tensor that shares its storage and does not require grad
+        (PyTorch's ``.data``): in-place ops on it change this tensor."""
+        return Tensor._make_view(self.array, self)
+
+    @data.setter
+    def data(self, value):
+        arr = value.array if isinstance(value, Tensor) else value
+        if tuple(arr.shape) != self.shape or arr.dtype != self.dtype:
+            pass  # PyTorch allows a new shape/dtype through .data =; so do we
+        self.array = arr
+        self._bump_version()
+
     # ------------------------------------------------------------ properties
-    shape = property(lambda self: self.data.shape, doc="The size of each dim, a tuple.")
-    ndim = property(lambda self: self.data.ndim, doc="Number of dims.")
-    dtype = property(lambda self: self.data.dtype, doc="The NumPy dtype.")
+    shape = property(lambda self: self.array.shape, doc="The size of each dim, a tuple.")
+    ndim = property(lambda self: self.array.ndim, doc="Number of dims.")
+    dtype = property(lambda self: self.array.dtype, doc="The NumPy dtype.")
     is_leaf = property(lambda self: self.grad_fn is None,
                        doc="True for tensors made by the user rather than by a recorded op.")
 
     @property
     def backend(self):
         """The backend module serving this tensor's array (see ``tinygrad_cnn.backend``)."""
-        return backend_of(self.data)
+        return backend_of(self.array)
 
     @property
     def xp(self):
-        """``numpy`` or ``cupy``: the array module of ``.data``."""
-        return _np if type(self.data) is _ndarray else backend_of(self.data).xp
+        """``numpy`` or ``cupy``: the array module of ``.array``."""
+        return _np if type(self.array) is _ndarray else backend_of(self.array).xp
 
     @property
     def device(self):
         """``"cpu"`` or ``"cuda:N"`` (a str subclass with ``.type`` and ``.index``)."""
-        return backend_of(self.data).device(self.data)
+        return backend_of(self.array).device(self.array)
 
     def size(self, dim=None):
         """The shape, or the size of one dim."""
         if dim is None:
-            return self.data.shape
+            return self.array.shape
         from .ops.checks import canonical_dim
-        return self.data.shape[canonical_dim("size", dim, self.ndim, self.shape)]
+        return self.array.shape[canonical_dim("size", dim, self.ndim, self.shape)]
 
     def dim(self):
-        return self.data.ndim
+        return self.array.ndim
 
     def numel(self):
-        return int(self.data.size)
+        return int(self.array.size)
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self.array.shape[0]
 
     def __iter__(self):
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.data.shape[0]))
+        return (self[i] for i in range(self.array.shape[0]))
 
     # ------------------------------------------------------------ conversions
     def numpy(self):
         """A host NumPy copy of the data (any device)."""
-        return self.backend.to_host(self.data)
+        return self.backend.to_host(self.array)
 
     def __array__(self, dtype=None, copy=None):
-        if type(self.data) is not _ndarray:
+        if type(self.array) is not _ndarray:
             raise TypeError(f"can't convert a {self.device} tensor to a NumPy array implicitly; "
                             "use .numpy() or .cpu() first")
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self.array if dtype is None else self.array.astype(dtype)
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
-            raise ValueError(f"item: a tensor with {self.data.size} elements (shape "
+        if self.array.size != 1:
+            raise ValueError(f"item: a tensor with {self.array.size} elements (shape "
                              f"{self.shape}) cannot be converted to a Python scalar")
-        return self.data.reshape(()).item()
+        return self.array.reshape(()).item()
 
     def tolist(self):
         return self.numpy().tolist()
 
     def __bool__(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"the truth value of a tensor with {self.data.size} elements "
+        if self.array.size != 1:
+            raise RuntimeError(f"the truth value of a tensor with {self.array.size} elements "
                                f"(shape {self.shape}) is ambiguous; use .any() or .all()")
         return bool(self.item())
 
@@ -181,7 +236,7 @@ class Tensor(TensorMethods):
         return int(self.item())
 
     def __index__(self):
-        if self.dtype.kind not in "iub" or self.data.size != 1:
+        if self.dtype.kind not in "iub" or self.array.size != 1:
             raise TypeError(f"only one-element integer tensors can be used as an index, got "
                             f"{self.dtype} of shape {self.shape}")
         return int(self.item())
@@ -248,7 +303,7 @@ class Tensor(TensorMethods):
 
     def detach(self):
         """The same data as a new leaf that does not require grad."""
-        return Tensor._make(self.data)
+        return Tensor._make_view(self.array, self)
 
     def detach_(self):
         self.grad_fn = None
@@ -301,7 +356,7 @@ class Tensor(TensorMethods):
 
     # ------------------------------------------------------------ display
     def __repr__(self):
-        xp_data = self.numpy() if type(self.data) is not _ndarray else self.data
+        xp_data = self.numpy() if type(self.array) is not _ndarray else self.array
         body = _np.array2string(xp_data, separator=", ", prefix="tensor(", precision=4)
         extras = []
         if self.device != "cpu":
@@ -315,9 +370,18 @@ class Tensor(TensorMethods):
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
     def __format__(self, spec):
-        if self.data.ndim == 0 and spec:
+        if self.array.ndim == 0 and spec:
             return format(self.item(), spec)
         return repr(self)
+
+
+class _VersionCounter:
+    """One storage's in-place write count, shared by every tensor that views it."""
+
+    __slots__ = ("value",)
+
+    def __init__(self):
+        self.value = 0
 
 
 class _HookHandle:

@@ -128,8 +128,8 @@ class TensorMethods:
     def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
         return _rd.std(self, dim, unbiased, keepdim, correction=correction)
 
-    def any(self): return bool(self.data.any())
-    def all(self): return bool(self.data.all())
+    def any(self): return bool(self.array.any())
+    def all(self): return bool(self.array.all())
 
     # shape
     def reshape(self, *shape): return _sh.reshape(self, *shape)

@@ -187,7 +187,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                     continue
                 g = grads[i] if grads is not None else None
                 if g is not None:
-                    d = g.data
+                    d = g.array
                     if type(child) is Node and nr == 0:
                         shape, dtype = child.shape, child.dtype
                     else:
@@ -203,7 +203,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                         elif create_graph:
                             buffers[child] = prev + g
                         else:
-                            buffers[child] = make(prev.data + g.data)
+                            buffers[child] = make(prev.array + g.array)
                 if left == 1:
                     del deps[child]
                     ready.append(child)
@@ -228,7 +228,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
 def _check_finite(node, grads):
     """detect_anomaly(): the first backward rule that makes a NaN/Inf gradient raises."""
     for i, g in enumerate(grads):
-        if g is not None and not bool(g.xp.isfinite(g.data).all()):
+        if g is not None and not bool(g.xp.isfinite(g.array).all()):
             where = node.created_at or "(made outside detect_anomaly: no stack recorded)\n"
             raise RuntimeError(f"detect_anomaly: the backward of '{node.name}' produced NaN or "
                                f"Inf in the gradient of its input {i}. The forward op was "
@@ -282,7 +282,7 @@ def _accumulate(t, g, create_graph, stored):
     if t.grad is None:
         if not create_graph:
             if id(g) in stored:
-                g = Tensor._make(g.data.copy())
+                g = Tensor._make(g.array.copy())
             elif g.grad_fn is not None:
                 g = g.detach()
             stored.add(id(g))
@@ -290,4 +290,4 @@ def _accumulate(t, g, create_graph, stored):
     elif create_graph:
         t.grad = t.grad + g
     else:
-        t.grad = Tensor._make(t.grad.data + g.data)
+        t.grad = Tensor._make(t.grad.array + g.array)

@@ -83,7 +83,7 @@ class Function:
         inputs = [args[i] for i in tensor_pos]
         record = grad_mode.state.enabled and any(t.requires_grad for t in inputs)
         if not record:
-            results = tuple(Tensor._make(o.data) if any(o is t for t in inputs) else o
+            results = tuple(Tensor._make(o.array) if any(o is t for t in inputs) else o
                             for o in outs)
             return results[0] if single else results
         non_diff = getattr(ctx, "_non_diff", set())
@@ -110,7 +110,7 @@ class Function:
         results = []
         for nr, o in enumerate(outs):
             diff = o.dtype.kind == "f" and id(o) not in non_diff
-            t = Tensor._make(o.data, node if diff else None, diff)
+            t = Tensor._make(o.array, node if diff else None, diff)
             t._output_nr = nr
             results.append(t)
         return results[0] if single else tuple(results)

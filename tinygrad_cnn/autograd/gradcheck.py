@@ -24,7 +24,7 @@ def _outputs(fn, inputs):
 
 def _numeric_column(fn, inputs, x, flat_index, eps, out_index):
     """d(outputs)/d(x.flat[flat_index]) by central differences, all outputs flattened."""
-    flat = x.data.reshape(-1)  # a view: inputs are contiguous copies (see gradcheck)
+    flat = x.array.reshape(-1)  # a view: inputs are contiguous copies (see gradcheck)
     orig = flat[flat_index].copy()
     # grad mode stays on: fn may itself differentiate (gradgradcheck)
     flat[flat_index] = orig + eps
@@ -53,8 +53,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
         if isinstance(t, Tensor) and t.requires_grad:
             if t.grad_fn is not None:
                 raise ValueError(f"gradcheck: input {i} is not a leaf tensor")
-            if not t.data.flags.c_contiguous:
-                t.data = t.xp.ascontiguousarray(t.data)
+            if not t.array.flags.c_contiguous:
+                t.array = t.xp.ascontiguousarray(t.array)
     checked = [(i, t) for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input requires grad")
@@ -71,7 +71,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
                 (g,) = grad(out, x, grad_outputs=Tensor(v, dtype=out.dtype, device=out.device),
                             retain_graph=True, allow_unused=True)
                 analytic = 0.0 if g is None else float((g.numpy() * u).sum())
-                flat = x.data.reshape(-1)
+                flat = x.array.reshape(-1)
                 orig = flat.copy()
                 flat[:] = orig + eps * x.xp.asarray(u.reshape(-1))
                 plus = _outputs(fn, inputs)[oi].numpy()

@@ -27,7 +27,7 @@ class Node:
 
     __slots__ = ("op", "backward_fn", "next_edges", "shape", "dtype", "saved_output",
                  "num_outputs", "out_meta", "tensor_hooks", "retained", "created_at",
-                 "input_ids", "input_versions", "__weakref__")
+                 "input_ids", "input_versions", "output_counter", "__weakref__")
 
     def __init__(self, op, backward_fn, next_edges, shape, dtype, saved_output=None,
                  out_meta=None):
@@ -44,6 +44,7 @@ class Node:
         self.created_at = None     # the Python stack that made it, under detect_anomaly()
         self.input_ids = ()        # id and version of each input when the op ran, so that
         self.input_versions = ()   # backward can tell if a saved input was changed in place
+        self.output_counter = None  # the output's version counter, for ops that save it
 
     @property
     def name(self) -> str:
@@ -81,6 +82,11 @@ class Node:
 
     def check_saved_versions(self):
         """Raise if a tensor this node saved was modified in place after the op ran."""
+        if self.output_counter is not None and self.output_counter.value:
+            raise RuntimeError(
+                f"backward of '{self.name}': its output, saved for the gradient, was modified by "
+                f"an in-place operation: it is at version {self.output_counter.value}, the op "
+                "saw version 0. Clone it before changing it in place.")
         cells = getattr(self.backward_fn, "__closure__", None) or ()
         for cell in cells:
             try:
@@ -122,4 +128,4 @@ def expected_meta(target, nr):
     """``(shape, dtype)`` a gradient sent to ``target``'s output ``nr`` must have."""
     if type(target) is Node:
         return (target.shape, target.dtype) if nr == 0 else target.out_meta[nr]
-    return target.data.shape, target.data.dtype
+    return target.array.shape, target.array.dtype

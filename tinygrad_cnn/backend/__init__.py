@@ -73,7 +73,7 @@ def backend_for(device) -> object:
 
 def get_array_module(x):
     """``numpy`` or ``cupy``, whichever holds ``x`` (a Tensor or an array)."""
-    data = getattr(x, "data", x)
+    data = getattr(x, "array", x)
     return backend_of(data).xp
 
 

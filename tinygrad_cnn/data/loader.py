@@ -79,7 +79,7 @@ class DataLoader:
         if isinstance(self.dataset, TensorDataset):
             out = []
             for t in self.dataset.tensors:
-                batch = Tensor._make(t.data[t.xp.asarray(idx)])
+                batch = Tensor._make(t.array[t.xp.asarray(idx)])
                 out.append(batch if self.device is None else batch.to(self.device))
             return tuple(out)
         samples = [self.dataset[int(i)] for i in idx]
@@ -90,7 +90,7 @@ class DataLoader:
         out = []
         for col in cols:
             if isinstance(col[0], Tensor):
-                out.append(Tensor._make(col[0].xp.stack([c.data for c in col])))
+                out.append(Tensor._make(col[0].xp.stack([c.array for c in col])))
             else:
                 out.append(Tensor(_np.asarray(col)))
         if self.device is not None:

@@ -62,7 +62,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
                            f"{input.shape} and target {target.shape}")
     xp = input.xp
     c = input.shape[1]
-    t = target.data
+    t = target.array
     valid = t != ignore_index
     if ((t[valid] < 0) | (t[valid] >= c)).any():
         raise OpValueError(f"{op}: target values must lie in [0, {c}) (or be ignore_index="
@@ -73,7 +73,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     idx = [xp.arange(s).reshape((-1,) + (1,) * (safe.ndim - 1 - i))
            for i, s in enumerate(safe.shape)]
     picked = input[(idx[0], Tensor._make(safe)) + tuple(idx[1:])]
-    w = xp.ones(c, dtype=input.dtype) if weight is None else weight.data
+    w = xp.ones(c, dtype=input.dtype) if weight is None else weight.array
     wt = Tensor._make((w[safe] * valid).astype(input.dtype))
     loss = -picked * wt
     if reduction == "mean":
@@ -108,14 +108,14 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         return nll
     lp2 = lp if lp.ndim > 1 else lp.unsqueeze(0)
     t2 = target.reshape(1) if lp.ndim == 1 else target
-    valid = Tensor._make((t2.data != ignore_index).astype(input.dtype))
+    valid = Tensor._make((t2.array != ignore_index).astype(input.dtype))
     smooth = -((lp2 * w).sum(1) if w is not None else lp2.sum(1)) * valid
     if reduction == "mean":
         if weight is not None:
-            safe = input.xp.where(t2.data != ignore_index, t2.data, 0)
-            denom = (weight.data[safe] * valid.data).sum()
+            safe = input.xp.where(t2.array != ignore_index, t2.array, 0)
+            denom = (weight.array[safe] * valid.array).sum()
         else:
-            denom = valid.data.sum()
+            denom = valid.array.sum()
         smooth = smooth.sum() / Tensor._make(input.xp.asarray(denom, dtype=input.dtype))
     else:
         smooth = _reduce(op, smooth, reduction)
@@ -140,7 +140,7 @@ def l1_loss(input, target, reduction="mean"):
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """-(t·log(x) + (1-t)·log(1-x)) with the logs clamped at -100, as PyTorch."""
     _same_shape("binary_cross_entropy", input, target)
-    if ((input.data < 0) | (input.data > 1)).any():
+    if ((input.array < 0) | (input.array > 1)).any():
         raise OpValueError("binary_cross_entropy: input values must lie in [0, 1] "
                            "(probabilities); use binary_cross_entropy_with_logits for logits")
     loss = -(target * _ew.log(input).clamp(min=-100.0)

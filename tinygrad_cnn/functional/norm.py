@@ -28,9 +28,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if running_mean is not None:
             with no_grad():
                 m = momentum
-                running_mean.data = (1 - m) * running_mean.data + m * mean.data.reshape(c)
-                running_var.data = (1 - m) * running_var.data + \
-                    m * var.data.reshape(c) * (n / (n - 1))
+                running_mean.array = (1 - m) * running_mean.array + m * mean.array.reshape(c)
+                running_var.array = (1 - m) * running_var.array + \
+                    m * var.array.reshape(c) * (n / (n - 1))
     else:
         if running_mean is None or running_var is None:
             raise OpValueError("batch_norm: running_mean and running_var are needed when not "

@@ -38,7 +38,7 @@ def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, retu
     y = MAX_POOL[nd](x, k=k, st=st, p=p, pr=pr, d=d, o=o)
     if return_indices:
         # the tap each output took is in the closure of y's node; recompute it when no graph
-        _, arg = max_pool_taps(x.xp, x.data, k, st, p, d, o, pr)
+        _, arg = max_pool_taps(x.xp, x.array, k, st, p, d, o, pr)
         idx = taps_to_indices(x.xp, arg, x.shape[2:], k, st, p, d)
     if unbatched:
         y = y.squeeze(0)
@@ -74,7 +74,7 @@ def _max_unpool(nd, input, indices, kernel_size, stride, padding, output_size):
     x, unbatched = spatial_input(op, input, nd)
     if not isinstance(indices, Tensor) or indices.dtype.kind not in "iu":
         raise OpTypeError(f"{op}: indices must be an integer Tensor (from return_indices=True)")
-    idx = indices.data if not unbatched else indices.data[None]
+    idx = indices.array if not unbatched else indices.array[None]
     if idx.shape != x.shape:
         raise OpValueError(f"{op}: indices shape {indices.shape} must match input shape "
                            f"{input.shape}")
@@ -198,7 +198,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
         # each window padded to the widest by repeating its last element (max unchanged)
         dest.append(xp.minimum(start[:, None] + xp.arange(width), end[:, None] - 1))
     r, c = rows[0], cols[0]
-    win = x.data[:, :, r[:, None, :, None], c[None, :, None, :]]     # (n, c, oh, ow, kh, kw)
+    win = x.array[:, :, r[:, None, :, None], c[None, :, None, :]]     # (n, c, oh, ow, kh, kw)
     win = win.reshape(win.shape[:4] + (-1,))
     tap = win.argmax(axis=-1)
     kw = c.shape[1]

@@ -5,7 +5,7 @@ import math
 
 
 def _fill(t, arr):
-    t.data = arr.astype(t.dtype, copy=False)
+    t.array = arr.astype(t.dtype, copy=False)
     return t
 
 

@@ -17,7 +17,7 @@ class Parameter(Tensor):
         if data is None:
             data = Tensor([])
         src = data if isinstance(data, Tensor) else Tensor(data)
-        self._init_leaf(src.data, requires_grad)
+        self._init_leaf(src.array, requires_grad)
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
@@ -167,7 +167,7 @@ class Module:
             if set_to_none or p.grad is None:
                 p.grad = None
             else:
-                p.grad = Tensor._make(p.grad.xp.zeros_like(p.grad.data))
+                p.grad = Tensor._make(p.grad.xp.zeros_like(p.grad.array))
 
     def apply(self, fn):
         for m in list(self.modules())[::-1]:
@@ -208,17 +208,17 @@ class Module:
             if src.shape != target.shape:
                 raise RuntimeError(f"load_state_dict: size mismatch for {k}: copying a tensor "
                                    f"of shape {src.shape}, the module has {target.shape}")
-            target.data = src.to(dtype=target.dtype, device=target.device).data.copy()
+            target.array = src.to(dtype=target.dtype, device=target.device).array.copy()
         return IncompatibleKeys(missing, unexpected)
 
     def to(self, *args, **kwargs):
         """Move/cast every parameter and buffer in place (parameters keep their identity, so
         an optimizer made before still updates them)."""
         for t in list(self.parameters()) + list(self.buffers()):
-            moved = Tensor._make(t.data).to(*args, **kwargs)
+            moved = Tensor._make(t.array).to(*args, **kwargs)
             if t.dtype.kind != "f" and moved.dtype != t.dtype and "device" not in kwargs:
-                moved = Tensor._make(t.data).to(device=moved.device)  # only floats change dtype
-            t.data = moved.data
+                moved = Tensor._make(t.array).to(device=moved.device)  # only floats change dtype
+            t.array = moved.array
             if t.grad is not None:
                 t.grad = t.grad.to(device=moved.device)
         return self

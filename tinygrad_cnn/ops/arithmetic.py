@@ -16,7 +16,7 @@ from .op_registry import const as _const, register
 @register("add", rule="gx0 = gy; gx1 = gy", promote=True)
 def add(x0, x1):
     """Elementwise ``x0 + x1``; shapes broadcast."""
-    return x0.data + x1.data, _add_backward
+    return x0.array + x1.array, _add_backward
 
 
 def _add_backward(gy):
@@ -33,7 +33,7 @@ def sub(x0, x1):
     def backward(gy):
         return gy, -gy if x1.requires_grad else None
 
-    return x0.data - x1.data, backward
+    return x0.array - x1.array, backward
 
 
 @register("mul", rule="gx0 = gy * x1; gx1 = gy * x0", promote=True)
@@ -43,7 +43,7 @@ def mul(x0, x1):
         return (gy * x1 if x0.requires_grad else None,
                 gy * x0 if x1.requires_grad else None)
 
-    return x0.data * x1.data, backward
+    return x0.array * x1.array, backward
 
 
 def div(x0, x1):
@@ -66,7 +66,7 @@ def _div(x0, x1):
                 -gx0 * x0 / x1 if x1.requires_grad else None)
 
     with x0.backend.quiet_fp():
-        return x0.data / x1.data, backward
+        return x0.array / x1.array, backward
 
 
 @register("floor_divide", rule="not differentiable (integer-valued)", promote=True,
@@ -75,7 +75,7 @@ def floor_divide(x0, x1):
     """``x0 // x1`` rounding toward minus infinity (as Python and PyTorch)."""
     xp = x0.xp
     with x0.backend.quiet_fp():
-        return xp.floor_divide(x0.data, x1.data), None
+        return xp.floor_divide(x0.array, x1.array), None
 
 
 @register("remainder", rule="gx0 = gy; gx1 = -gy * floor(x0 / x1)", promote=True)
@@ -84,11 +84,11 @@ def remainder(x0, x1):
     xp = x0.xp
 
     def backward(gy):
-        q = _const(xp.floor_divide(x0.data, x1.data))
+        q = _const(xp.floor_divide(x0.array, x1.array))
         return gy, (-gy * q if x1.requires_grad else None)
 
     with x0.backend.quiet_fp():
-        return xp.remainder(x0.data, x1.data), backward
+        return xp.remainder(x0.array, x1.array), backward
 
 
 @register("pow", rule="gx0 = gy * x1 * x0**(x1-1) (0 where x1 == 0); "
@@ -97,21 +97,21 @@ def pow(x0, x1):
     """Elementwise ``x0 ** x1``; shapes broadcast."""
     from .elementwise import log, where
     xp = x0.xp
-    if x0.dtype.kind in "iu" and x1.dtype.kind in "iu" and (x1.data < 0).any():
+    if x0.dtype.kind in "iu" and x1.dtype.kind in "iu" and (x1.array < 0).any():
         raise ValueError("integers to negative integer powers are not allowed")
 
     def backward(gy):
         gx0 = gx1 = None
         if x0.requires_grad:
-            zero = _const(x1.data == 0)
+            zero = _const(x1.array == 0)
             gx0 = where(zero, 0.0, gy * x1 * x0 ** (x1 - 1))
         if x1.requires_grad:
-            mask = _const((x0.data == 0) & (x1.data >= 0))
+            mask = _const((x0.array == 0) & (x1.array >= 0))
             gx1 = where(mask, 0.0, gy * x0 ** x1 * log(x0))
         return gx0, gx1
 
     with x0.backend.quiet_fp():
-        return xp.power(x0.data, x1.data), backward
+        return xp.power(x0.array, x1.array), backward
 
 
 @register("maximum", rule="gy goes to the larger input; split evenly on ties", promote=True)
@@ -128,7 +128,7 @@ def minimum(x0, x1):
 
 def _minmax_forward(x0, x1, fn, wins):
     def backward(gy):
-        a, b = x0.data, x1.data
+        a, b = x0.array, x1.array
         dt = gy.dtype
         # the winner takes gy, a tie splits it in half (PyTorch's rule)
         w0 = wins(a, b) + 0.5 * (a == b)
@@ -136,13 +136,13 @@ def _minmax_forward(x0, x1, fn, wins):
         return (gy * _const(w0.astype(dt)) if x0.requires_grad else None,
                 gy * _const(w1.astype(dt)) if x1.requires_grad else None)
 
-    return fn(x0.data, x1.data), backward
+    return fn(x0.array, x1.array), backward
 
 
 def _comparison(name, ufunc):
     @register(name, rule="not differentiable (bool result)", promote=True, differentiable=False)
     def compare(x0, x1):
-        return getattr(x0.xp, ufunc)(x0.data, x1.data), None
+        return getattr(x0.xp, ufunc)(x0.array, x1.array), None
 
     compare.__doc__ = f"Elementwise ``{name}`` comparison; returns a bool tensor."
     return compare

@@ -100,7 +100,7 @@ def conv_transpose_forward(xp, gy, w, st, pad, d, g, size):
 def _add_bias(y, bias, nd):
     """y (a fresh array) plus the optional bias, one value per channel, in place."""
     if bias:
-        y += bias[0].data.reshape((1, -1) + (1,) * nd)
+        y += bias[0].array.reshape((1, -1) + (1,) * nd)
     return y
 
 
@@ -129,7 +129,7 @@ def _register(nd):
 
         # keep the im2col columns for the weight gradient when one will be wanted
         saved = {}
-        y = conv_forward(x.xp, x.data, w.data, stride, pad, dilation, groups,
+        y = conv_forward(x.xp, x.array, w.array, stride, pad, dilation, groups,
                          saved if w.requires_grad and grad_state.enabled else None)
         return _add_bias(y, bias, nd), backward
 
@@ -142,7 +142,7 @@ def _register(nd):
                         ksize=w.shape[2:]) if w.requires_grad else None
             return (ggy, gw) + _bias_grad(gz, bias, nd)
 
-        z = conv_transpose_forward(gy.xp, gy.data, w.data, stride, pad, dilation, groups, size)
+        z = conv_transpose_forward(gy.xp, gy.array, w.array, stride, pad, dilation, groups, size)
         return _add_bias(z, bias, nd), backward
 
     @register(f"{name}_weight", rule=f"gx = conv_transpose{nd}d(gy, ggw); ggy = {name}(x, ggw)")
@@ -154,7 +154,7 @@ def _register(nd):
                        groups=groups) if gy.requires_grad else None
             return gx, ggy
 
-        return conv_weight_forward(x.xp, x.data, gy.data, ksize, stride, pad, dilation,
+        return conv_weight_forward(x.xp, x.array, gy.array, ksize, stride, pad, dilation,
                                    groups, cols), backward
 
     return conv, conv_t, conv_w

@@ -8,14 +8,14 @@ from .op_registry import register
 @register("to", rule="gx = gy moved back to x's dtype and device")
 def to(x, *, dtype=None, device=None):
     """``x`` as ``dtype`` on ``device`` (either may be None: unchanged)."""
-    y = x.data
+    y = x.array
     if device is not None:
         dev = parse_device(device)
         if dev != x.device:
             y = backend_for(dev).asarray(y, device=dev)
     if dtype is not None and y.dtype != dtype:
         y = y.astype(dtype)
-    elif y is x.data:
+    elif y is x.array:
         y = y.copy()
 
     def backward(gy):

@@ -19,8 +19,8 @@ from .op_registry import const as _const, register
 def _float_input(op, x):
     """PyTorch computes float functions of integer tensors in the default float dtype."""
     if x.dtype.kind != "f":
-        return x.data.astype(dtypes.default_float)
-    return x.data
+        return x.array.astype(dtypes.default_float)
+    return x.array
 
 
 @register("neg", rule="gx = -gy")
@@ -28,22 +28,22 @@ def neg(x):
     """``-x``."""
     if x.dtype.kind == "b":
         raise OpTypeError(f"neg: negation of a bool tensor (shape {x.shape}) is not supported")
-    return -x.data, lambda gy: -gy
+    return -x.array, lambda gy: -gy
 
 
 @register("abs", rule="gx = gy * sign(x)")
 def abs(x):
     """``|x|``; the gradient at 0 is 0."""
     def backward(gy):
-        return gy * _const(x.xp.sign(x.data))
+        return gy * _const(x.xp.sign(x.array))
 
-    return x.xp.abs(x.data), backward
+    return x.xp.abs(x.array), backward
 
 
 @register("sign", rule="gx = 0", differentiable=False)
 def sign(x):
     """-1, 0 or 1 elementwise (not differentiable: its derivative is zero almost everywhere)."""
-    return x.xp.sign(x.data), None
+    return x.xp.sign(x.array), None
 
 
 @register("exp", rule="gx = gy * y", saves_output=True)
@@ -93,7 +93,7 @@ def tanh_backward(gy, y):
         return (gz * (1 - y * y) if gy.requires_grad else None,
                 -2 * gz * gy * y if y.requires_grad else None)
 
-    g, v = gy.data, y.data
+    g, v = gy.array, y.array
     return g - g * v * v, backward
 
 
@@ -116,7 +116,7 @@ def sigmoid_backward(gy, y):
         return (gz * y * (1 - y) if gy.requires_grad else None,
                 gz * gy * (1 - 2 * y) if y.requires_grad else None)
 
-    g, v = gy.data, y.data
+    g, v = gy.array, y.array
     return g * v * (1 - v), backward
 
 
@@ -133,15 +133,15 @@ def erf(x):
 def relu(x):
     """``max(x, 0)``; the gradient at 0 is 0 (as PyTorch)."""
     def backward(gy):
-        return gy * _const((x.data > 0).astype(gy.dtype))
+        return gy * _const((x.array > 0).astype(gy.dtype))
 
-    return x.xp.maximum(x.data, 0).astype(x.dtype, copy=False), backward
+    return x.xp.maximum(x.array, 0).astype(x.dtype, copy=False), backward
 
 
 @register("clamp", rule="gx = gy where min <= x <= max, else 0")
 def _clamp(x, *, min=None, max=None):
     xp = x.xp
-    y = x.data
+    y = x.array
     if min is not None:
         y = xp.maximum(y, xp.asarray(min, dtype=x.dtype))
     if max is not None:
@@ -150,12 +150,12 @@ def _clamp(x, *, min=None, max=None):
     def backward(gy):
         keep = xp.ones(x.shape, dtype=bool)
         if min is not None:
-            keep &= x.data >= min
+            keep &= x.array >= min
         if max is not None:
-            keep &= x.data <= max
+            keep &= x.array <= max
         return gy * _const(keep.astype(gy.dtype))
 
-    return (y if y is not x.data else y.copy()), backward
+    return (y if y is not x.array else y.copy()), backward
 
 
 def clamp(x, min=None, max=None):
@@ -188,7 +188,7 @@ def where(condition, x0, x1):
 def _where(x0, x1, condition):
     # condition is the last input and gets no gradient (it is a bool tensor)
     xp = x0.xp
-    c = condition.data
+    c = condition.array
 
     def backward(gy):
         zero = _const(xp.zeros((), dtype=gy.dtype))
@@ -196,7 +196,7 @@ def _where(x0, x1, condition):
         return (_where(gy, zero, cond) if x0.requires_grad else None,
                 _where(zero, gy, cond) if x1.requires_grad else None, None)
 
-    return xp.where(c, x0.data, x1.data), backward
+    return xp.where(c, x0.array, x1.array), backward
 
 
 __all__ = ["neg", "abs", "sign", "exp", "log", "erf", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu",

@@ -18,7 +18,7 @@ def normalize_index(index, xp):
     out, advanced = [], False
     for item in index:
         if isinstance(item, Tensor):
-            item = xp.asarray(item.data)  # index arrays live where the data lives
+            item = xp.asarray(item.array)  # index arrays live where the data lives
         elif isinstance(item, list):
             item = xp.asarray(item)
             if item.dtype.kind == "f" and item.size == 0:
@@ -43,7 +43,7 @@ def normalize_index(index, xp):
 @register("getitem", rule="gx = index_add(zeros like x, index, gy)")
 def getitem(x, *, index, advanced):
     """``x[index]``; ``index`` already normalised by :func:`normalize_index`."""
-    y = x.data[index]
+    y = x.array[index]
     if not advanced:
         y = x.xp.asarray(y)
     return y, lambda gy: index_add(gy, index=index, advanced=advanced, shape=x.shape)
@@ -55,10 +55,10 @@ def index_add(g, *, index, advanced, shape):
     xp = g.xp
     out = xp.zeros(shape, dtype=g.dtype)
     if not advanced:  # basic indexing never selects an element twice: plain assignment
-        out[index] = g.data
+        out[index] = g.array
     else:
         scatter_index, sub_shape = _scatter_form(index, shape, xp)
-        g.backend.scatter_add(out, scatter_index, g.data.reshape(sub_shape))
+        g.backend.scatter_add(out, scatter_index, g.array.reshape(sub_shape))
     return out, lambda ggx: getitem(ggx, index=index, advanced=advanced)
 
 

@@ -25,9 +25,15 @@ def apply_inplace(t, name, fn):
         raise OpRuntimeError(f"{name}: a leaf tensor that requires grad (shape {t.shape}) "
                              "cannot be changed in place while grad is recorded; use "
                              "`with tg.no_grad():` (as optimizers do) or work on a clone")
-    old = Tensor._make(t.data, t.grad_fn, t.requires_grad)  # the old array is never written
+    if recording and t.requires_grad:
+        # the op may save its input for backward: give it the old values, which the write
+        # below would otherwise overwrite
+        old = Tensor._make(t.array.copy(), t.grad_fn, t.requires_grad)
+        old._counter().value = t._version
+    else:
+        old = Tensor._make(t.array, t.grad_fn, t.requires_grad)
+        old._vc = t._counter()
     old._output_nr = t._output_nr
-    old._version = t._version
     result = fn(old)
     if result.shape != t.shape:
         raise OpRuntimeError(f"{name}: the result of shape {result.shape} does not fit the "
@@ -37,8 +43,7 @@ def apply_inplace(t, name, fn):
             raise OpRuntimeError(f"{name}: result type {result.dtype} can't be cast to the "
                                  f"tensor's dtype {t.dtype} in place")
         result = result.to(dtype=t.dtype)
-    t.data = result.data if result.data is not old.data else result.data.copy()
-    t._version += 1
+    t._assign(result.array)
     if recording and result.requires_grad:
         t.grad_fn = result.grad_fn
         t._output_nr = result._output_nr

@@ -32,7 +32,7 @@ def _matmul(x0, x1):
                 gb = _squeeze(gb, dims=(gb.ndim - 1,))
         return ga, gb
 
-    return x0.xp.matmul(x0.data, x1.data), backward
+    return x0.xp.matmul(x0.array, x1.array), backward
 
 
 def matmul(x0, x1):

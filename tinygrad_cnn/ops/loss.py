@@ -11,7 +11,7 @@ from .op_registry import register
 @register("log_softmax", rule="gx = gy - exp(y) * sum(gy, dim)", saves_output=True)
 def log_softmax_op(x, *, dim):
     xp = x.xp
-    shifted = x.data - x.data.max(axis=dim, keepdims=True)
+    shifted = x.array - x.array.max(axis=dim, keepdims=True)
     with x.backend.quiet_fp():
         y = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
 
@@ -25,7 +25,7 @@ def log_softmax_op(x, *, dim):
 @register("softmax", rule="gx = y * (gy - sum(gy * y, dim))", saves_output=True)
 def softmax_op(x, *, dim):
     xp = x.xp
-    e = xp.exp(x.data - x.data.max(axis=dim, keepdims=True))
+    e = xp.exp(x.array - x.array.max(axis=dim, keepdims=True))
     y = e / e.sum(axis=dim, keepdims=True)
 
     def backward(gy, y):

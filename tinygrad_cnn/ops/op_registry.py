@@ -2,14 +2,14 @@
 
 An op is a function decorated with :func:`register`. It receives its tensor inputs as
 :class:`~tinygrad_cnn.tensor.Tensor` positional arguments and its hyper-parameters as keywords,
-checks them, computes the forward on backend arrays (``x.data`` with ``xp = x.xp``) and returns
+checks them, computes the forward on backend arrays (``x.array`` with ``xp = x.xp``) and returns
 ``(y, backward)`` where ``backward`` is a closure right below the forward::
 
     @register("mul", rule="gx0 = gy * x1; gx1 = gy * x0", promote=True)
     def mul(x0, x1):
         def backward(gy):
             return gy * x1, gy * x0
-        return x0.data * x1.data, backward
+        return x0.array * x1.array, backward
 
 The closure is pure: it gets the output gradient ``gy`` (a Tensor) and returns one gradient
 per input (``None`` where there is none), written with Tensor ops so it can itself be
@@ -127,10 +127,10 @@ def _is_number(v):
 def _scalar_operand(t, v):
     """Fast path for ``tensor (op) python number``: the number takes the tensor's dtype when
     PyTorch's rule says so (float tensor with int/float; int tensor with int), else None."""
-    kind = t.data.dtype.kind
+    kind = t.array.dtype.kind
     tv = type(v)
     if (tv is float and kind == "f") or (tv is int and kind in "fiu"):
-        return _tensor.Tensor._make(t.xp.asarray(v, dtype=t.data.dtype))
+        return _tensor.Tensor._make(t.xp.asarray(v, dtype=t.array.dtype))
     return None
 
 
@@ -143,7 +143,7 @@ def apply(op, inputs, params):
         a, b = inputs
         if isinstance(a, Tensor):
             if isinstance(b, Tensor):
-                if a.data.dtype != b.data.dtype:
+                if a.array.dtype != b.array.dtype:
                     inputs = _to_tensors(op, inputs)
             else:
                 c = _scalar_operand(a, b)
@@ -161,9 +161,9 @@ def apply(op, inputs, params):
                 inputs = _to_tensors(op, inputs)
                 break
     if n_in > 1:
-        t0 = type(inputs[0].data)
+        t0 = type(inputs[0].array)
         for t in inputs:
-            if type(t.data) is not t0 or t0 is not _ndarray:
+            if type(t.array) is not t0 or t0 is not _ndarray:
                 _check_devices(op, inputs)
                 break
     try:
@@ -196,14 +196,17 @@ def apply(op, inputs, params):
     if _anomaly.enabled:
         import traceback
         node.created_at = "".join(traceback.format_stack(limit=12)[:-2])
-    return Tensor._make(y, node, True)
+    out = Tensor._make(y, node, True)
+    if op.saves_output:  # an in-place write into the output must be seen by this node
+        node.output_counter = out._counter()
+    return out
 
 
 def _check_devices(op, inputs):
     """Raise when the inputs live on different devices (only called off the NumPy fast path)."""
-    t0 = type(inputs[0].data)
+    t0 = type(inputs[0].array)
     for t in inputs[1:]:
-        if type(t.data) is not t0 or (t0 is not _ndarray and t.device != inputs[0].device):
+        if type(t.array) is not t0 or (t0 is not _ndarray and t.device != inputs[0].device):
             devs = ", ".join(f"input {i} on {t.device}" for i, t in enumerate(inputs))
             raise OpRuntimeError(f"{op.name}: expected all tensors on one device, got {devs}")
 

@@ -113,7 +113,7 @@ def pool_gather(x, *, indices, overlap):
     def backward(gy):
         return pool_scatter(gy, indices=indices, size=x.shape[2:], overlap=overlap)
 
-    return gather_planes(x.xp, x.data, indices), backward
+    return gather_planes(x.xp, x.array, indices), backward
 
 
 @register("pool_scatter", rule="ggy = pool_gather(gz, indices)")
@@ -122,7 +122,7 @@ def pool_scatter(g, *, indices, size, overlap):
     def backward(gz):
         return pool_gather(gz, indices=indices, overlap=overlap)
 
-    return scatter_planes(g.backend, g.data, indices, size, accumulate=overlap), backward
+    return scatter_planes(g.backend, g.array, indices, size, accumulate=overlap), backward
 
 
 def _register_max(nd):
@@ -130,7 +130,7 @@ def _register_max(nd):
                                      "the first maximum of its window")
     def max_pool(x, *, k, st, p, pr, d, o):
         xp = x.xp
-        y, arg = max_pool_taps(xp, x.data, k, st, p, d, o, pr)
+        y, arg = max_pool_taps(xp, x.array, k, st, p, d, o, pr)
 
         def backward(gy):
             return scatter(gy, arg=arg, k=k, st=st, p=p, pr=pr, d=d, size=x.shape[2:])
@@ -143,7 +143,7 @@ def _register_max(nd):
             return gather(gz, arg=arg, k=k, st=st, p=p, pr=pr, d=d)
 
         padded = g.shape[:2] + tuple(si + a + b for si, a, b in zip(size, p, pr))
-        z = scatter_taps(g.xp, g.data, arg, k, st, d, padded)
+        z = scatter_taps(g.xp, g.array, arg, k, st, d, padded)
         return crop_spatial(z, p, size), backward
 
     @register(f"max_pool{nd}d_gather", rule=f"gx = max_pool{nd}d_scatter(gy)")
@@ -151,7 +151,7 @@ def _register_max(nd):
         def backward(gy):
             return scatter(gy, arg=arg, k=k, st=st, p=p, pr=pr, d=d, size=x.shape[2:])
 
-        xpad = pad_spatial(x.xp, x.data, p, pr)
+        xpad = pad_spatial(x.xp, x.array, p, pr)
         return gather_taps(x.xp, xpad, arg, k, st, d), backward
 
     @register(f"max_unpool{nd}d", rule="gx = pool_gather(gy, indices)")
@@ -159,7 +159,7 @@ def _register_max(nd):
         def backward(gy):
             return pool_gather(gy, indices=indices, overlap=True)
 
-        return scatter_planes(x.backend, x.data, indices, size, accumulate=False), backward
+        return scatter_planes(x.backend, x.array, indices, size, accumulate=False), backward
 
     return max_pool, max_unpool
 
@@ -201,7 +201,7 @@ def _register_avg(nd):
         def backward(gy):
             return adjoint(gy, k=k, st=st, p=p, pr=pr, o=o, divisor=divisor, size=x.shape[2:])
 
-        return window_sum(x.xp, x.data, k, st, p, pr, o) / divisor, backward
+        return window_sum(x.xp, x.array, k, st, p, pr, o) / divisor, backward
 
     @register(f"avg_pool{nd}d_adjoint", rule=f"ggy = avg_pool{nd}d(gz)")
     def adjoint(g, *, k, st, p, pr, o, divisor, size):
@@ -210,7 +210,7 @@ def _register_avg(nd):
 
         xp = g.xp
         n, c = g.shape[:2]
-        spread = g.data / divisor
+        spread = g.array / divisor
         padded = (n, c) + tuple(si + a + b for si, a, b in zip(size, p, pr))
         cols = spread.reshape((n, c) + (1,) * nd + tuple(o))
         cols = xp.broadcast_to(cols, (n, c) + tuple(k) + tuple(o))

@@ -41,7 +41,7 @@ def _check_nonempty(op, x, dims):
 # ---------------------------------------------------------------- sum, mean, prod
 @register("sum", rule="gx = expand(gy) to x's shape")
 def _sum(x, *, dims, keepdim):
-    y = x.data.sum(axis=dims, keepdims=keepdim)
+    y = x.array.sum(axis=dims, keepdims=keepdim)
     if x.dtype.kind in "biu":
         y = y.astype(dtypes.int64, copy=False)  # integer sums are int64 in PyTorch
     return y, lambda gy: _grad_like_x(gy, x, dims, keepdim)
@@ -55,7 +55,7 @@ def sum(x, dim=None, keepdim=False):
 @register("mean", rule="gx = expand(gy) / n")
 def _mean(x, *, dims, keepdim):
     n = _count(x.shape, dims)
-    return x.data.mean(axis=dims, keepdims=keepdim), \
+    return x.array.mean(axis=dims, keepdims=keepdim), \
         lambda gy: _grad_like_x(gy, x, dims, keepdim) / n
 
 
@@ -71,12 +71,12 @@ def _prod(x, *, dims, keepdim):
 
     def backward(gy):
         g = _grad_like_x(gy, x, dims, keepdim)
-        if not (x.data == 0).any():
+        if not (x.array == 0).any():
             y = _prod(x, dims=dims, keepdim=True)
             return g * y / x
         return g * _prod_others(x, dims=dims)
 
-    return xp.prod(x.data, axis=dims, keepdims=keepdim), backward
+    return xp.prod(x.array, axis=dims, keepdims=keepdim), backward
 
 
 @register("prod_others", rule="double backward not implemented when x has zeros")
@@ -86,7 +86,7 @@ def _prod_others(x, *, dims):
     # move the reduced dims last and flatten them, then use exclusive cumulative products
     keep = [d for d in range(x.ndim) if d not in dims]
     perm = keep + list(dims)
-    a = xp.transpose(x.data, perm)
+    a = xp.transpose(x.array, perm)
     flat = a.reshape(a.shape[:len(keep)] + (-1,))
     ones = xp.ones(flat.shape[:-1] + (1,), dtype=flat.dtype)
     left = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
@@ -120,7 +120,7 @@ def _correction(op, unbiased, correction):
 def _var(x, *, dims, correction, keepdim):
     xp = x.xp
     n = _count(x.shape, dims)
-    d = x.data - x.data.mean(axis=dims, keepdims=True)
+    d = x.array - x.array.mean(axis=dims, keepdims=True)
     with x.backend.quiet_fp():
         y = (d * d).sum(axis=dims, keepdims=keepdim) / (n - correction if n > correction else 0)
 
@@ -149,7 +149,7 @@ def _std(x, *, dims, correction, keepdim):
     def backward(gy, y):
         from .elementwise import where
         centred = x - _mean(x, dims=dims, keepdim=True)
-        scale = where(_const(y.data == 0), 0.0, gy / (y * (n - correction)))
+        scale = where(_const(y.array == 0), 0.0, gy / (y * (n - correction)))
         return _grad_like_x(scale, x, dims, keepdim) * centred
 
     return xp.sqrt(v), backward
@@ -166,10 +166,10 @@ def std(x, dim=None, unbiased=True, keepdim=False, *, correction=None):
 @register("logsumexp", rule="gx = expand(gy) * exp(x - y)", saves_output=True)
 def _logsumexp(x, *, dims, keepdim):
     xp = x.xp
-    m = x.data.max(axis=dims, keepdims=True) if x.size else xp.zeros(_kept_shape(x.shape, dims))
+    m = x.array.max(axis=dims, keepdims=True) if x.size else xp.zeros(_kept_shape(x.shape, dims))
     m = xp.where(xp.isfinite(m), m, 0)  # all -inf (or inf) groups: shift by 0, not by inf
     with x.backend.quiet_fp():
-        y = xp.log(xp.exp(x.data - m).sum(axis=dims, keepdims=True)) + m
+        y = xp.log(xp.exp(x.array - m).sum(axis=dims, keepdims=True)) + m
 
     def backward(gy, y):
         from .elementwise import exp
@@ -203,10 +203,10 @@ def _amin(x, *, dims, keepdim):
 
 
 def _extreme_evenly(x, dims, keepdim, fn):
-    y = fn(x.data, axis=dims, keepdims=True)
+    y = fn(x.array, axis=dims, keepdims=True)
 
     def backward(gy):
-        hit = x.data == y
+        hit = x.array == y
         share = hit / hit.sum(axis=dims, keepdims=True)  # ties share the gradient (PyTorch)
         return _grad_like_x(gy, x, dims, keepdim) * _const(share.astype(gy.dtype))
 
@@ -241,8 +241,8 @@ def _min_dim(x, *, dim, keepdim):
 
 def _extreme_at_index(x, dim, keepdim, argfn):
     xp = x.xp
-    idx = xp.expand_dims(argfn(x.data, axis=dim), dim)
-    y = xp.take_along_axis(x.data, idx, axis=dim)
+    idx = xp.expand_dims(argfn(x.array, axis=dim), dim)
+    y = xp.take_along_axis(x.array, idx, axis=dim)
 
     def backward(gy):
         positions = xp.arange(x.shape[dim]).reshape((-1,) + (1,) * (x.ndim - 1 - dim))
@@ -288,9 +288,9 @@ def _argmin(x, *, dim, keepdim):
 def _arg(x, dim, keepdim, fn):
     xp = x.xp
     if dim is None:
-        i = fn(x.data.reshape(-1))
+        i = fn(x.array.reshape(-1))
         return xp.asarray(i, dtype=dtypes.int64).reshape((1,) * x.ndim if keepdim else ())
-    return fn(x.data, axis=dim, keepdims=keepdim).astype(dtypes.int64, copy=False)
+    return fn(x.array, axis=dim, keepdims=keepdim).astype(dtypes.int64, copy=False)
 
 
 def argmax(x, dim=None, keepdim=False):

@@ -24,7 +24,7 @@ def upsample(x, *, factor, size):
         return downsample(gy, factor=factor)
 
     y = x.xp.zeros(x.shape[:2] + tuple(size), dtype=x.dtype)
-    y[_every(factor)] = x.data
+    y[_every(factor)] = x.array
     return y, backward
 
 
@@ -34,7 +34,7 @@ def downsample(x, *, factor):
     def backward(gy):
         return upsample(gy, factor=factor, size=x.shape[2:])
 
-    return x.xp.ascontiguousarray(x.data[_every(factor)]), backward
+    return x.xp.ascontiguousarray(x.array[_every(factor)]), backward
 
 
 @register("pad", rule="gx = gy cropped back to x (the padding's gradient is dropped)")
@@ -48,4 +48,4 @@ def pad_constant(x, *, before, after, value):
                                       zip(before, x.shape[x.ndim - len(before):])))
 
     widths = [(0, 0)] * (x.ndim - len(before)) + list(zip(before, after))
-    return x.xp.pad(x.data, widths, mode="constant", constant_values=value), backward
+    return x.xp.pad(x.array, widths, mode="constant", constant_values=value), backward

@@ -35,7 +35,7 @@ def _infer_shape(op, shape, numel, xshape):
 
 @register("reshape", rule="gx = reshape(gy, x.shape)")
 def _reshape(x, *, shape):
-    return x.data.reshape(shape), lambda gy: _reshape(gy, shape=x.shape)
+    return x.array.reshape(shape), lambda gy: _reshape(gy, shape=x.shape)
 
 
 def reshape(x, *shape):
@@ -60,7 +60,7 @@ def flatten(x, start_dim=0, end_dim=-1):
 @register("squeeze", rule="gx = reshape(gy, x.shape)")
 def _squeeze(x, *, dims):
     shape = tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1))
-    return x.data.reshape(shape), lambda gy: _reshape(gy, shape=x.shape)
+    return x.array.reshape(shape), lambda gy: _reshape(gy, shape=x.shape)
 
 
 def squeeze(x, dim=None):
@@ -71,7 +71,7 @@ def squeeze(x, dim=None):
 @register("unsqueeze", rule="gx = reshape(gy, x.shape)")
 def _unsqueeze(x, *, dim):
     shape = x.shape[:dim] + (1,) + x.shape[dim:]
-    return x.data.reshape(shape), lambda gy: _reshape(gy, shape=x.shape)
+    return x.array.reshape(shape), lambda gy: _reshape(gy, shape=x.shape)
 
 
 def unsqueeze(x, dim):
@@ -83,7 +83,7 @@ def unsqueeze(x, dim):
 @register("permute", rule="gx = permute(gy, inverse permutation)")
 def _permute(x, *, dims):
     inverse = tuple(sorted(range(len(dims)), key=dims.__getitem__))
-    return x.data.transpose(dims), lambda gy: _permute(gy, dims=inverse)
+    return x.array.transpose(dims), lambda gy: _permute(gy, dims=inverse)
 
 
 def permute(x, *dims):
@@ -114,7 +114,7 @@ def transpose(x, dim0, dim1):
 # ---------------------------------------------------------------- broadcasting pair
 @register("expand", rule="gx = sum_to(gy, x.shape)")
 def _expand(x, *, shape):
-    return x.xp.broadcast_to(x.data, shape), lambda gy: sum_to(gy, shape=x.shape)
+    return x.xp.broadcast_to(x.array, shape), lambda gy: sum_to(gy, shape=x.shape)
 
 
 @register("sum_to", rule="gx = expand(gy, x.shape)")
@@ -123,7 +123,7 @@ def sum_to(x, *, shape):
     lead = x.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
                                       if s == 1 and x.shape[lead + i] != 1)
-    y = x.data.sum(axis=axes, keepdims=True) if axes else x.data
+    y = x.array.sum(axis=axes, keepdims=True) if axes else x.array
     return y.reshape(shape), lambda gy: _expand(gy, shape=x.shape)
 
 
@@ -162,23 +162,23 @@ def broadcast_to(x, shape):
 @register("contiguous", rule="gx = gy")
 def _contiguous(x):
     # copy(order="C"), not ascontiguousarray: the latter turns a 0-d array into shape (1,)
-    return x.data.copy(order="C"), lambda gy: gy
+    return x.array.copy(order="C"), lambda gy: gy
 
 
 def contiguous(x):
     """``x`` itself when C-contiguous, else a C-contiguous copy."""
-    return x if x.data.flags.c_contiguous else _contiguous(x)
+    return x if x.array.flags.c_contiguous else _contiguous(x)
 
 
 @register("clone", rule="gx = gy")
 def clone(x):
     """A copy of ``x`` that is part of the graph."""
-    return x.data.copy(), lambda gy: gy
+    return x.array.copy(), lambda gy: gy
 
 
 @register("flip", rule="gx = flip(gy, dims)")
 def _flip(x, *, dims):
-    return x.xp.flip(x.data, axis=dims), lambda gy: _flip(gy, dims=dims)
+    return x.xp.flip(x.array, axis=dims), lambda gy: _flip(gy, dims=dims)
 
 
 def flip(x, dims):
@@ -224,7 +224,7 @@ def _cat(*xs, dim):
         pre = (slice(None),) * dim
         return tuple(gy[pre + (slice(a, b),)] for a, b in bounds)
 
-    return xs[0].xp.concatenate([x.data for x in xs], axis=dim), backward
+    return xs[0].xp.concatenate([x.array for x in xs], axis=dim), backward
 
 
 def cat(tensors, dim=0):
@@ -240,7 +240,7 @@ def _stack(*xs, dim):
         pre = (slice(None),) * dim
         return tuple(gy[pre + (i,)] for i in range(len(xs)))
 
-    return xs[0].xp.stack([x.data for x in xs], axis=dim), backward
+    return xs[0].xp.stack([x.array for x in xs], axis=dim), backward
 
 
 def stack(tensors, dim=0):

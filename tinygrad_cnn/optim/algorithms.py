@@ -22,7 +22,7 @@ class SGD(Optimizer):
         for g, p, grad in self._params_with_grad():
             d = grad
             if g["weight_decay"]:
-                d = d + g["weight_decay"] * p.data
+                d = d + g["weight_decay"] * p.array
             mu = g["momentum"]
             if mu:
                 st = self.state.setdefault(p, {})
@@ -33,10 +33,9 @@ class SGD(Optimizer):
                     buf *= mu
                     buf += (1 - g["dampening"]) * d
                 d = d + mu * buf if g["nesterov"] else buf
-            # a new array, not an in-place write: views that a retained graph saved keep the
-            # values it was built from; graphs that saved p itself see the version change
-            p.data = p.data - g["lr"] * d
-            p._version += 1
+            # written into p's storage (views of p see it), the version bumped so that a
+            # graph that saved p or a view of it refuses to run backward with the new values
+            p._assign(p.array - g["lr"] * d)
         return loss
 
 
@@ -59,16 +58,16 @@ class Adam(Optimizer):
             lr, (b1, b2), eps, wd = g["lr"], g["betas"], g["eps"], g["weight_decay"]
             if wd:
                 if self._decoupled:
-                    p.data = p.data * (1 - lr * wd)
+                    p.array = p.array * (1 - lr * wd)
                 else:
-                    grad = grad + wd * p.data
+                    grad = grad + wd * p.array
             st = self.state.setdefault(p, {})
             if not st:
                 st["step"] = 0
-                st["exp_avg"] = xp.zeros_like(p.data)
-                st["exp_avg_sq"] = xp.zeros_like(p.data)
+                st["exp_avg"] = xp.zeros_like(p.array)
+                st["exp_avg_sq"] = xp.zeros_like(p.array)
                 if g["amsgrad"]:
-                    st["max_exp_avg_sq"] = xp.zeros_like(p.data)
+                    st["max_exp_avg_sq"] = xp.zeros_like(p.array)
             st["step"] += 1
             m, v = st["exp_avg"], st["exp_avg_sq"]
             m *= b1
@@ -81,8 +80,7 @@ class Adam(Optimizer):
             bc1 = 1 - b1 ** st["step"]
             bc2 = 1 - b2 ** st["step"]
             denom = xp.sqrt(v) / math.sqrt(bc2) + eps
-            p.data = p.data - (lr / bc1) * (m / denom)
-            p._version += 1
+            p._assign(p.array - (lr / bc1) * (m / denom))
         return loss
 
 

@@ -44,7 +44,7 @@ class Optimizer:
                 if set_to_none or p.grad is None:
                     p.grad = None
                 else:
-                    p.grad = Tensor._make(p.grad.xp.zeros_like(p.grad.data))
+                    p.grad = Tensor._make(p.grad.xp.zeros_like(p.grad.array))
 
     def _params_with_grad(self):
         for g in self.param_groups:
@@ -52,14 +52,14 @@ class Optimizer:
                 if p.grad is not None:
                     if p in self.state:
                         self._follow(p, self.state[p])
-                    yield g, p, p.grad.data
+                    yield g, p, p.grad.array
 
     @staticmethod
     def _follow(p, state):
         """Move state arrays to the parameter's device if the model moved (``model.to``)."""
         for k, v in state.items():
-            if hasattr(v, "shape") and type(v) is not type(p.data):
-                state[k] = Tensor._make(v).to(device=p.device).data
+            if hasattr(v, "shape") and type(v) is not type(p.array):
+                state[k] = Tensor._make(v).to(device=p.device).array
 
     def state_dict(self):
         """{"state": {index: {name: value}}, "param_groups": [{..., "params": [index]}]}."""
@@ -93,7 +93,7 @@ class Optimizer:
         self.state = {}
         for i, st in state_dict["state"].items():
             p = params[int(i)]
-            self.state[p] = {k: (v.to(device=p.device).data.copy() if isinstance(v, Tensor)
+            self.state[p] = {k: (v.to(device=p.device).array.copy() if isinstance(v, Tensor)
                                  else v) for k, v in st.items()}
 
     def __repr__(self):
