@@ -7,7 +7,7 @@
 """
 from .tensor import Tensor  # noqa: I001  (Tensor first: the op modules look it up)
 from . import autograd, backend, data, functional, nn, ops, optim, viz
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .autograd.function import Function
 from .autograd.gradcheck import gradcheck, gradgradcheck
 from .backend import get_default_device, set_default_device

@@ -170,8 +170,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                     raise RuntimeError(f"backward of '{node.name}' returned {len(grads)} "
                                        f"gradients for {len(edges)} inputs")
                 if not retain_graph:
-                    node.backward_fn = None
-                    node.saved_output = None
+                    node.release()
                 if grad_mode.anomaly.enabled:
                     _check_finite(node, grads)
                 if on_step is not None:

@@ -40,7 +40,7 @@ def normalize_index(index, xp):
     return tuple(out), advanced
 
 
-@register("getitem", rule="gx = index_add(zeros like x, index, gy)")
+@register("getitem", rule="gx = index_add(zeros like x, index, gy)", saves=(), view=True)
 def getitem(x, *, index, advanced):
     """``x[index]``; ``index`` already normalised by :func:`normalize_index`."""
     y = x.array[index]
@@ -49,7 +49,7 @@ def getitem(x, *, index, advanced):
     return y, lambda gy: index_add(gy, index=index, advanced=advanced, shape=x.shape)
 
 
-@register("index_add", rule="gx = gy[index]")
+@register("index_add", rule="gx = gy[index]", saves=())
 def index_add(g, *, index, advanced, shape):
     """Zeros of ``shape`` with ``g`` added at ``index`` (repeated positions accumulate)."""
     xp = g.xp
