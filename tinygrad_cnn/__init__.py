@@ -11,6 +11,7 @@ from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set
 from .autograd.function import Function
 from .autograd.gradcheck import gradcheck, gradgradcheck
 from .backend import get_default_device, set_default_device
+from .backend.device import Device as device
 from .dtypes import bool_ as bool  # noqa: A001  (tg.bool, as torch.bool)
 from .dtypes import float16, float32, float64, int8, int16, int32, int64, uint8
 from .factories import (arange, empty, empty_like, eye, from_numpy, full, full_like, linspace,

@@ -14,6 +14,15 @@ from .ops import reduce as _rd
 from .ops import shape as _sh
 
 
+def _scaled(other, alpha):
+    """``alpha * other`` for add/sub(alpha=): a number stays a number (its dtype rules)."""
+    if alpha == 1:
+        return other
+    if isinstance(other, (int, float, bool)) and not isinstance(alpha, TensorMethods):
+        return other * alpha
+    return _ar.mul(other, alpha)
+
+
 class TensorMethods:
     """Arithmetic, math, reductions, shape ops and indexing as Tensor methods."""
 
@@ -47,10 +56,12 @@ class TensorMethods:
     def __ge__(self, other): return _ar.ge(self, other)
 
     def add(self, other, alpha=1):
-        return _ar.add(self, other if alpha == 1 else _ar.mul(other, alpha))
+        """``self + alpha * other``."""
+        return _ar.add(self, _scaled(other, alpha))
 
     def sub(self, other, alpha=1):
-        return _ar.sub(self, other if alpha == 1 else _ar.mul(other, alpha))
+        """``self - alpha * other``."""
+        return _ar.sub(self, _scaled(other, alpha))
 
     def mul(self, other): return _ar.mul(self, other)
     def div(self, other): return _ar.div(self, other)
@@ -151,6 +162,7 @@ class TensorMethods:
     def chunk(self, chunks, dim=0): return _sh.chunk(self, chunks, dim)
     def matmul(self, other): return _la.matmul(self, other)
     def __getitem__(self, index): return _ix.index(self, index)
+    def __setitem__(self, index, value): _ix.setitem(self, index, value)
 
     @property
     def T(self):

@@ -241,7 +241,7 @@ def apply(op, inputs, params):
                 IndexError: OpIndexError}.get(type(exc), OpRuntimeError)
         raise kind(f"{op.name}: {exc} (input shapes: {shapes})") from exc
     if not (op.differentiable and _grad_state.enabled):
-        return Tensor._make(y)
+        return _constant_result(op, y, inputs)
     # one edge per input that needs a gradient: its node (or the leaf tensor itself)
     edges = None
     for i, t in enumerate(inputs):
@@ -251,7 +251,7 @@ def apply(op, inputs, params):
             fn = t.grad_fn
             edges[i] = t if fn is None else (fn if t._output_nr == 0 else (fn, t._output_nr))
     if edges is None:
-        return Tensor._make(y)
+        return _constant_result(op, y, inputs)
     node = Node(op, backward, tuple(edges), y.shape, y.dtype, y if op.saves_output else None)
     if op.save_spec:
         _record_saved(node, op.save_spec, inputs, edges)
@@ -264,6 +264,13 @@ def apply(op, inputs, params):
     if op.saves_output:  # an in-place write into the output must be seen by this node
         node.output_counter = out._counter()
         node.output_version = out._counter().value
+    return out
+
+
+def _constant_result(op, y, inputs):
+    out = _tensor.Tensor._make(y)
+    if op.view:
+        _share_storage(out, inputs[0])
     return out
 
 
