@@ -147,6 +147,15 @@ def test_paths_must_be_paths(tmp_path):
         tg.load(io.BytesIO())
     with pytest.raises(ValueError, match="save: .* not a regular file"):
         tg.save({"a": tg.ones(1)}, tmp_path)
+    with pytest.raises(FileNotFoundError, match="save: the folder .* does not exist"):
+        tg.save({"a": tg.ones(1)}, tmp_path / "nope" / "x.safetensors")
+    as_bytes = os.fsencode(tmp_path / "b.safetensors")
+    tg.save([tg.ones(2), 3], as_bytes)  # bytes paths work, and a top-level list
+    back = tg.load(as_bytes)
+    assert type(back) is list and back[0].tolist() == [1.0, 1.0] and back[1] == 3
+    assert os.listdir(tmp_path) == ["b.safetensors"]
+    tg.save(tg.arange(3), tmp_path / "t.safetensors")  # a bare tensor comes back bare
+    assert tg.load(tmp_path / "t.safetensors").tolist() == [0, 1, 2]
 
 
 # ------------------------------------------------------------------ tensors and devices
@@ -320,6 +329,17 @@ def test_bad_headers_are_refused_by_name(tmp_path, header, match):
     path = _file(tmp_path, header, np.arange(2, dtype="<f4").tobytes())
     with pytest.raises(ValueError, match="load: .*" + match):
         tg.load(path)
+
+
+@pytest.mark.parametrize("code", ["BF16", "F8_E5M2", "F8_E4M3"])
+def test_valid_files_of_unsupported_dtypes_say_so(tmp_path, code):
+    n = 2 if code == "BF16" else 4
+    path = _file(tmp_path, {"a": {"dtype": code, "shape": [n], "data_offsets": [0, 4]}},
+                 bytes(4))
+    with pytest.raises(ValueError) as info:
+        tg.load(path)
+    assert f"dtype {code}, which is not supported" in str(info.value)
+    assert "corrupted" not in str(info.value) and str(info.value).startswith("load:")
 
 
 def test_bool_bytes_other_than_0_and_1_are_refused(tmp_path):

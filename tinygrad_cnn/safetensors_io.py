@@ -38,6 +38,10 @@ _CODE_OF = {np.dtype(v).newbyteorder("="): k for k, v in _NUMPY_CODES.items()}
 _FIELDS = {"dtype", "shape", "data_offsets"}
 
 
+class UnsupportedDtype(ValueError):
+    """A well-formed file with a dtype NumPy cannot hold (not a corrupted one)."""
+
+
 def dtype_code(dtype):
     """The safetensors name of a NumPy dtype; TypeError for one the format cannot hold."""
     code = _CODE_OF.get(np.dtype(dtype).newbyteorder("="))
@@ -67,7 +71,7 @@ def write(path, arrays, metadata):
     raw += b" " * (-len(raw) % 8)  # tensor data starts 8-byte aligned
     tmp = f"{path}.tmp{os.getpid()}-{threading.get_ident()}"
     try:
-        with open(tmp, "xb") as f:
+        with open(tmp, "wb") as f:
             f.write(struct.pack("<Q", len(raw)))
             f.write(raw)
             for c in parts:
@@ -145,8 +149,8 @@ def _entry(name, info):
                          f"data_offsets; got {info!r:.200}")
     code = info["dtype"]
     if code in _NO_NUMPY:
-        raise ValueError(f"tensor {name!r} has dtype {code}, which is not supported (NumPy has "
-                         "no such type; convert it to float32 before saving)")
+        raise UnsupportedDtype(f"tensor {name!r} has dtype {code}, which is not supported "
+                               "(NumPy has no such type; convert it to float32 before saving)")
     if not isinstance(code, str) or code not in _NUMPY_CODES:
         raise ValueError(f"tensor {name!r} has an unknown dtype {code!r}")
     shape, offs = info["shape"], info["data_offsets"]

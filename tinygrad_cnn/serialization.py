@@ -32,6 +32,7 @@ references to one tensor cost one tensor). Only regular files are opened.
 """
 from __future__ import annotations
 
+import json
 import os
 from collections import OrderedDict
 
@@ -51,7 +52,7 @@ _SCALAR_NAMES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "
 
 def _fspath(path, op):
     try:
-        return os.fspath(path)
+        return os.fsdecode(os.fspath(path))
     except TypeError:
         raise TypeError(f"{op}: path must be a str or os.PathLike, got {type(path).__name__} "
                         "(file objects are not supported)") from None
@@ -112,7 +113,8 @@ class _Writer:
         while stack:
             obj, parent, slot, path = stack.pop()
             if len(path) > MAX_DEPTH:
-                raise ValueError(f"save: nesting deeper than {MAX_DEPTH} levels")
+                raise ValueError(f"save: nesting deeper than {MAX_DEPTH} levels (or a container that "
+                                 "holds itself)")
             kind = {dict: "dict", OrderedDict: "odict", list: "list", tuple: "tuple"}.get(type(obj))
             if kind is None:
                 parent[slot] = self._leaf(obj, path)
@@ -143,10 +145,13 @@ def save(obj, path):
     path = _fspath(path, "save")
     if os.path.exists(path) and not os.path.isfile(path):
         raise ValueError(f"save: {path} exists and is not a regular file")
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"save: the folder {folder} does not exist")
     w = _Writer()
     structure = w.run(obj)
     meta = {_FORMAT_KEY: _FORMAT,
-            _STRUCTURE_KEY: io.json.dumps(structure, separators=(",", ":"))}
+            _STRUCTURE_KEY: json.dumps(structure, separators=(",", ":"))}
     io.write(path, w.arrays, meta)
 
 
@@ -274,6 +279,8 @@ def load(path, device=None, *, map_location=None):
         try:
             entries, meta, start = io.read_header(f, size)
             arrays = {name: io.read_array(f, start, name, e) for name, e in entries.items()}
+        except io.UnsupportedDtype as exc:
+            raise ValueError(f"load: {path}: {exc}") from None
         except ValueError as exc:
             f.seek(0)
             head = f.read(2)
