@@ -32,3 +32,10 @@ from .serialization import load, save
 __version__ = "0.1.0"
 clip = clamp
 concat = cat
+
+# --- tensorops ---
+from .ops.einsum import einsum, tensordot  # noqa: E402
+from .ops.linalg import bmm, dot, mm, outer, t  # noqa: E402
+from .ops.repeat import repeat_interleave, tile  # noqa: E402
+from .ops.selection import (argsort, gather, index_select, masked_fill, scatter,  # noqa: E402
+                            scatter_add, sort, take_along_dim, topk)
