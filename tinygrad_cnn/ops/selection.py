@@ -11,6 +11,7 @@ on the selected elements).
 from __future__ import annotations
 
 import importlib
+import numbers
 import operator
 from typing import NamedTuple
 
@@ -176,7 +177,7 @@ def _scatter_args(op, x, dim, index, src, value):
         raise OpTypeError(f"{op}: give exactly one of src (a Tensor) and value (a number)")
     if src is None or not isinstance(src, _tensor.Tensor):
         v = value if src is None else src
-        if isinstance(v, _tensor.Tensor) or not isinstance(v, (int, float, bool)):
+        if isinstance(v, _tensor.Tensor) or not isinstance(v, numbers.Real):
             raise OpTypeError(f"{op}: value must be a number, got {type(v).__name__}")
         if op.startswith("scatter_add"):
             raise OpTypeError(f"{op}: src must be a Tensor, got {type(v).__name__}")
@@ -284,13 +285,16 @@ def masked_fill(input, mask, value):
     if mask.dtype.kind != "b":
         raise OpTypeError(f"masked_fill: only bool masks are supported, got a mask of dtype "
                           f"{mask.dtype}")
+    if mask.device != input.device:
+        raise OpRuntimeError(f"masked_fill: mask is on {mask.device} but the input is on "
+                             f"{input.device}")
     if isinstance(value, Tensor):
         if value.ndim != 0:
             raise OpRuntimeError(f"masked_fill: value must be a number or a 0-d tensor, got a "
                                  f"tensor of shape {value.shape}")
         if value.dtype != input.dtype:
             value = value.to(dtype=input.dtype)
-    elif isinstance(value, (int, float, bool)):
+    elif isinstance(value, numbers.Real):  # NumPy scalars too
         value = _const(input.xp.asarray(value).astype(input.dtype))
     else:
         raise OpTypeError(f"masked_fill: value must be a number or a 0-d tensor, got "
