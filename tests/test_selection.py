@@ -353,6 +353,42 @@ def test_topk_with_ties_takes_the_first_and_routes_the_gradient_there():
     assert small.values.tolist() == [1.0, 2.0] and small.indices.tolist() == [0, 3]
 
 
+@requires_torch
+@pytest.mark.parametrize("largest", [True, False])
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_topk_with_many_ties_takes_the_first_equal_values(largest, dim):
+    # few distinct values, so the k-th value is nearly always tied (the partition path)
+    x = np.random.default_rng(5).integers(0, 4, size=(6, 7, 5)).astype(np.float64)
+    first = np.argsort(-x if largest else x, axis=dim, kind="stable")  # first among equals
+    for k in range(1, x.shape[dim] + 1):
+        values, indices = tg.tensor(x).topk(k, dim, largest)
+        assert np.array_equal(indices.numpy(), np.take(first, range(k), axis=dim)), k
+        ref = torch.from_numpy(x).topk(k, dim, largest)
+        assert np.array_equal(values.numpy(), ref.values.numpy()), k
+
+
+@requires_torch
+def test_topk_with_nan_counts_it_as_the_largest_as_torch():
+    x = np.array([[1.0, np.nan, 3.0, np.nan, 2.0], [0.0, 5.0, np.nan, -1.0, 4.0]])
+    for largest in (True, False):
+        for k in (1, 2, 4):
+            values, indices = tg.tensor(x).topk(k, largest=largest)
+            ref = torch.from_numpy(x).topk(k, largest=largest)
+            assert np.array_equal(values.numpy(), ref.values.numpy(), equal_nan=True)
+            assert np.array_equal(np.take_along_axis(x, indices.numpy(), 1), values.numpy(),
+                                  equal_nan=True)
+
+
+def test_unstable_sort_with_ties_is_sorted_and_its_indices_point_at_the_values():
+    x = np.random.default_rng(6).integers(0, 3, size=(4, 50)).astype(np.float32)
+    for descending in (False, True):
+        values, indices = tg.tensor(x).sort(descending=descending)
+        ref = np.sort(x, axis=1)
+        assert np.array_equal(values.numpy(), ref[:, ::-1] if descending else ref)
+        assert np.array_equal(np.take_along_axis(x, indices.numpy(), 1), values.numpy())
+        assert all(sorted(row) == list(range(50)) for row in indices.numpy().tolist())
+
+
 def test_topk_unsorted_still_returns_the_k_largest():
     x = tg.tensor(rand(4, 9))
     values, indices = x.topk(3, sorted=False)

@@ -37,5 +37,6 @@ concat = cat
 from .ops.einsum import einsum, tensordot  # noqa: E402
 from .ops.linalg import bmm, dot, mm, outer, t  # noqa: E402
 from .ops.repeat import repeat_interleave, tile  # noqa: E402
-from .ops.selection import (argsort, gather, index_select, masked_fill, scatter,  # noqa: E402
-                            scatter_add, sort, take_along_dim, topk)
+from .ops.selection import (gather, index_select, masked_fill, scatter,  # noqa: E402
+                            scatter_add, take_along_dim)
+from .ops.sorting import argsort, sort, topk  # noqa: E402

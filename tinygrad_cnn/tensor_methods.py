@@ -224,16 +224,16 @@ class TensorMethods:
             t, mask, t if value is self else value))
 
     def sort(self, dim=-1, descending=False, stable=False):
-        from .ops import selection
-        return selection.sort(self, dim, descending, stable)
+        from .ops import sorting
+        return sorting.sort(self, dim, descending, stable)
 
     def argsort(self, dim=-1, descending=False, stable=False):
-        from .ops import selection
-        return selection.argsort(self, dim, descending, stable)
+        from .ops import sorting
+        return sorting.argsort(self, dim, descending, stable)
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
-        from .ops import selection
-        return selection.topk(self, k, dim, largest, sorted)
+        from .ops import sorting
+        return sorting.topk(self, k, dim, largest, sorted)
 
     def repeat(self, *sizes):
         from .ops import repeat

@@ -1,18 +1,16 @@
 """Selecting and placing elements along a dim: gather, scatter, scatter_add, index_select,
-take_along_dim, masked_fill, and the sorts built on gather (sort, argsort, topk).
+take_along_dim, masked_fill (the sorts built on gather are in ``sorting.py``).
 
 Notation: ``x`` the input, ``index`` an integer tensor with ``x``'s number of dims, ``d`` the
 dim. ``gather`` reads ``y[i][j][k] = x[i][index[i][j][k]][k]`` (for ``d = 1``) over the
 positions of ``index``; ``scatter`` writes the other way, ``out[i][index[i][j][k]][k] =
 src[i][j][k]``. The two are each other's adjoint, so every op here has a backward made of
-gather and scatter_add, and the sorts are a gather at the sorted order (their gradient lands
-on the selected elements).
+gather and scatter_add.
 """
 from __future__ import annotations
 
 import importlib
 import numbers
-import operator
 from typing import NamedTuple
 
 from .. import dtypes
@@ -306,69 +304,5 @@ def masked_fill(input, mask, value):
     return where(mask, value, input)
 
 
-# ---------------------------------------------------------------- sorting
-def _sort_index(x, d, descending):
-    """The stable sorting permutation of ``x`` along ``d`` (NaN counts as the largest, as in
-    PyTorch). Descending order sorts the reversed array ascending and maps back, so that
-    equal elements keep their original order either way."""
-    xp = x.xp
-    a = x.array
-    if not descending:
-        return xp.argsort(a, axis=d, kind="stable")
-    n = a.shape[d]
-    rev = xp.flip(xp.argsort(xp.flip(a, axis=d), axis=d, kind="stable"), axis=d)
-    return (n - 1) - rev
-
-
-def _check_sortable(op, x):
-    _check_tensor(op, x)
-    if x.dtype.kind == "c":
-        raise OpTypeError(f"{op}: complex tensors cannot be sorted")
-
-
-def sort(input, dim=-1, descending=False, stable=False):
-    """``torch.sort`` -> ``(values, indices)``. The order is always stable (equal elements
-    keep their order), which is one valid answer for ``stable=False`` and the answer for
-    ``stable=True``; the gradient flows to each value's source element."""
-    _check_sortable("sort", input)
-    if not isinstance(stable, bool) or not isinstance(descending, bool):
-        raise OpTypeError("sort: descending and stable must be bools")
-    d = _dim("sort", dim, input)
-    if input.ndim == 0:
-        zero = _const(input.xp.zeros((), dtype=dtypes.int64))
-        return ValuesIndices(gather(input, 0, zero), zero)
-    index = _const(_sort_index(input, d, descending).astype(dtypes.int64, copy=False))
-    return ValuesIndices(_gather(input, index, dim=d), index)
-
-
-def argsort(input, dim=-1, descending=False, stable=False):
-    """``torch.argsort``: the indices of :func:`sort`."""
-    return sort(input, dim, descending, stable).indices
-
-
-def topk(input, k, dim=-1, largest=True, sorted=True):
-    """``torch.topk`` -> ``(values, indices)``: the ``k`` largest (or smallest) along
-    ``dim``, in sorted order (also for ``sorted=False``, where PyTorch leaves it open).
-    Among equal values the first ones are taken (PyTorch leaves which one open)."""
-    _check_sortable("topk", input)
-    try:
-        k = operator.index(k)
-    except TypeError:
-        raise OpTypeError(f"topk: k must be an int, got {type(k).__name__}") from None
-    d = _dim("topk", dim, input)
-    n = input.shape[d] if input.ndim else 1
-    if not 0 <= k <= n:
-        raise OpRuntimeError(f"topk: k={k} is out of range for dimension {d} of size {n} "
-                             f"(shape {input.shape})")
-    if not isinstance(sorted, bool) or not isinstance(largest, bool):
-        raise OpTypeError("topk: largest and sorted must be bools")
-    if input.ndim == 0:
-        return sort(input)
-    order = _sort_index(input, d, descending=largest)
-    index = order[(slice(None),) * d + (slice(0, k),)]
-    index = _const(input.xp.ascontiguousarray(index).astype(dtypes.int64, copy=False))
-    return ValuesIndices(_gather(input, index, dim=d), index)
-
-
 __all__ = ["ValuesIndices", "gather", "scatter", "scatter_add", "index_select",
-           "take_along_dim", "masked_fill", "sort", "argsort", "topk"]
+           "take_along_dim", "masked_fill"]
