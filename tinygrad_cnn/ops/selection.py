@@ -48,16 +48,18 @@ def _gather(x, index, *, dim):
 
     def backward(gy):
         zeros = _const(gy.xp.zeros(x.shape, dtype=gy.dtype))
-        return _scatter_add(zeros, index, gy, dim=dim), None
+        return _scatter_add(zeros, index, gy, dim=dim, fresh=True), None
 
     return y, backward
 
 
 @register("scatter_add", rule="gx = gy; gsrc = gather(gy, dim, index)")
-def _scatter_add(x, index, src, *, dim):
+def _scatter_add(x, index, src, *, dim, fresh=False):
     """``x`` with ``src`` (of ``index``'s shape) added at ``index`` along ``dim``; positions
-    named twice accumulate."""
-    out = x.array.copy()
+    named twice accumulate. ``fresh=True``: ``x`` was made for this call and nothing else
+    holds it, so the sum is written into it (gather's backward: copying a large zero
+    gradient would cost more than the scatter itself)."""
+    out = x.array if fresh else x.array.copy()
     x.backend.scatter_add(out, _grid(index, dim), src.array)
 
     def backward(gy):
