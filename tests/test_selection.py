@@ -1,7 +1,7 @@
-"""gather, scatter, scatter_add, index_select, take_along_dim, masked_fill (and their in-place
-forms), sort, argsort, topk, repeat, tile, repeat_interleave: forward and backward vs PyTorch
-under a random upstream gradient (float64), gradcheck, gradgradcheck, on the fake device (all
-through check_op), explicit tie cases, and the errors PyTorch gives."""
+"""gather, scatter, scatter_add, index_select, take_along_dim, masked_fill, masked_select (and
+the in-place forms), sort, argsort, topk, repeat, tile, repeat_interleave: forward and
+backward vs PyTorch under a random upstream gradient (float64), gradcheck, gradgradcheck, on
+the fake device (all through check_op), explicit tie cases, and the errors PyTorch gives."""
 import numpy as np
 import pytest
 
@@ -288,6 +288,19 @@ def test_masked_fill_keeps_the_dtype_and_casts_the_value_as_torch():
 def test_masked_fill_errors(call, exc, msg):
     with pytest.raises(exc, match=msg):
         call()
+
+
+@requires_torch
+@pytest.mark.parametrize("shape,mask", MASKS + [((), np.array(True)), ((2, 3), np.array(False))],
+                         ids=lambda v: str(getattr(v, "shape", v)))
+def test_masked_select_matches_torch(shape, mask):
+    check_op(_both(lambda m, x, k: m.masked_select(x, k)), inputs=[rand(*shape), mask])
+    _gradgrad(lambda x, k: x.masked_select(k), rand(*shape), mask)
+
+
+def test_masked_select_refuses_non_bool_masks():
+    with pytest.raises(TypeError, match="masked_select: only bool masks are supported"):
+        tg.ones(3).masked_select(tg.tensor([1, 0, 1]))
 
 
 # ---------------------------------------------------------------- sort, argsort, topk

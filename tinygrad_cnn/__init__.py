@@ -37,6 +37,6 @@ concat = cat
 from .ops.einsum import einsum, tensordot  # noqa: E402
 from .ops.linalg import bmm, dot, mm, outer, t  # noqa: E402
 from .ops.repeat import repeat_interleave, tile  # noqa: E402
-from .ops.selection import (gather, index_select, masked_fill, scatter,  # noqa: E402
-                            scatter_add, take_along_dim)
+from .ops.selection import (gather, index_select, masked_fill, masked_select,  # noqa: E402
+                            scatter, scatter_add, take_along_dim)
 from .ops.sorting import argsort, sort, topk  # noqa: E402

@@ -223,6 +223,10 @@ class TensorMethods:
         return _ip.apply_inplace(self, "masked_fill_", lambda t: selection.masked_fill(
             t, mask, t if value is self else value))
 
+    def masked_select(self, mask):
+        from .ops import selection
+        return selection.masked_select(self, mask)
+
     def sort(self, dim=-1, descending=False, stable=False):
         from .ops import sorting
         return sorting.sort(self, dim, descending, stable)

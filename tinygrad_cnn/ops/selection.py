@@ -282,12 +282,7 @@ def masked_fill(input, mask, value):
     Tensor = _tensor.Tensor
     _check_tensor("masked_fill", input)
     mask = _as_tensor("masked_fill", mask, input, "mask")
-    if mask.dtype.kind != "b":
-        raise OpTypeError(f"masked_fill: only bool masks are supported, got a mask of dtype "
-                          f"{mask.dtype}")
-    if mask.device != input.device:
-        raise OpRuntimeError(f"masked_fill: mask is on {mask.device} but the input is on "
-                             f"{input.device}")
+    _check_mask("masked_fill", input, mask)
     if isinstance(value, Tensor):
         if value.ndim != 0:
             raise OpRuntimeError(f"masked_fill: value must be a number or a 0-d tensor, got a "
@@ -299,12 +294,38 @@ def masked_fill(input, mask, value):
     else:
         raise OpTypeError(f"masked_fill: value must be a number or a 0-d tensor, got "
                           f"{type(value).__name__}")
-    from .checks import broadcast_shapes
-    if broadcast_shapes(input.shape, mask.shape) is None:
-        raise OpRuntimeError(f"masked_fill: mask {mask.shape} does not broadcast with the "
-                             f"input {input.shape}")
+    _check_mask("masked_fill", input, mask)
     return where(mask, value, input)
 
 
+def _check_mask(op, input, mask):
+    """The broadcast shape of ``input`` and the bool ``mask`` (a Tensor on its device)."""
+    from .checks import broadcast_shapes
+    if mask.dtype.kind != "b":
+        raise OpTypeError(f"{op}: only bool masks are supported, got a mask of dtype "
+                          f"{mask.dtype}")
+    if mask.device != input.device:
+        raise OpRuntimeError(f"{op}: mask is on {mask.device} but the input is on "
+                             f"{input.device}")
+    shape = broadcast_shapes(input.shape, mask.shape)
+    if shape is None:
+        raise OpRuntimeError(f"{op}: mask {mask.shape} does not broadcast with the "
+                             f"input {input.shape}")
+    return shape
+
+
+def masked_select(input, mask):
+    """``torch.masked_select``: the elements of ``input`` where the bool ``mask`` (both
+    broadcast) is True, as a 1-D tensor in row-major order; the gradient goes back to them."""
+    from .indexing import index
+    from .shape import broadcast_to
+    _check_tensor("masked_select", input)
+    mask = _as_tensor("masked_select", mask, input, "mask")
+    shape = _check_mask("masked_select", input, mask)
+    x = input if input.shape == shape else broadcast_to(input, shape)
+    m = mask.array if mask.shape == shape else input.xp.broadcast_to(mask.array, shape)
+    return index(x, _const(m)) if shape else index(x.reshape(1), _const(m.reshape(1)))
+
+
 __all__ = ["ValuesIndices", "gather", "scatter", "scatter_add", "index_select",
-           "take_along_dim", "masked_fill"]
+           "take_along_dim", "masked_fill", "masked_select"]
