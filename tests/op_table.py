@@ -588,3 +588,6 @@ SPECS["pad"] = Spec(
     [(lambda: F.pad(tg.ones(2), (1,)), TypeError, r"pad: pad must be a tuple of an even"),
      (lambda: F.pad(tg.ones(2), (1, 1, 1, 1)), ValueError, r"pad: pad .* covers 2 dims"),
      (lambda: F.pad(tg.ones(2), (1, 1), mode="wrap"), ValueError, r"pad: mode must be")])
+
+# --- tensorops ---
+import op_table_tensorops  # noqa: E402,F401  (adds the entries of gather, scatter, einsum, ...)

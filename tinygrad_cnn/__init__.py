@@ -33,3 +33,11 @@ from .serialization import load, save
 __version__ = "0.1.0"
 clip = clamp
 concat = cat
+
+# --- tensorops ---
+from .ops.einsum import einsum, tensordot  # noqa: E402
+from .ops.linalg import bmm, dot, mm, outer, t  # noqa: E402
+from .ops.repeat import repeat_interleave, tile  # noqa: E402
+from .ops.selection import (gather, index_select, masked_fill, masked_select,  # noqa: E402
+                            scatter, scatter_add, take_along_dim)
+from .ops.sorting import argsort, sort, topk  # noqa: E402
