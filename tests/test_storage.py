@@ -142,6 +142,7 @@ def test_tensor_refuses_dtypes_ops_would_turn_into_nonsense(arr):
         tg.tensor(arr)
 
 
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
 def test_tensor_takes_numpy_subclasses_as_plain_arrays_and_big_endian_as_native():
     m = tg.tensor(np.matrix([[1.0, 2.0], [3.0, 4.0]]))
     assert type(m.array) is np.ndarray and (m * m).tolist() == [[1.0, 4.0], [9.0, 16.0]]

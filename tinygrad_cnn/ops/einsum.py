@@ -31,7 +31,8 @@ _tensor = importlib.import_module("..tensor", __package__)
 _LETTERS = string.ascii_letters
 
 
-@register("einsum", rule="gx_i = einsum(gy, the other operands -> letters of x_i)")
+@register("einsum", rule="gx_i = einsum(gy, the other operands -> letters of x_i)",
+          saves=("*",))
 def _einsum(*operands, equation):
     """``equation`` is explicit (``"ij,jk->ik"``), without ellipsis, sizes consistent."""
     xp = operands[0].xp
@@ -43,7 +44,10 @@ def _einsum(*operands, equation):
         return tuple(_operand_grad(gy, operands, ins, out, i) if t.requires_grad else None
                      for i, t in enumerate(operands))
 
-    return xp.asarray(y), backward
+    y = xp.asarray(y)
+    if y.base is not None:  # a pure re-labelling ("ij->ji") is a NumPy view: copy, as torch
+        y = y.copy()
+    return y, backward
 
 
 def _operand_grad(gy, operands, ins, out, i):

@@ -41,7 +41,7 @@ def _grid(index, dim):
 
 
 # ---------------------------------------------------------------- the three primitives
-@register("gather", rule="gx = scatter_add(zeros like x, dim, index, gy)")
+@register("gather", rule="gx = scatter_add(zeros like x, dim, index, gy)", saves=("index",))
 def _gather(x, index, *, dim):
     """``(…) , index (…') -> (…')``: ``x`` read at ``index`` along ``dim``."""
     y = x.array[_grid(index, dim)]
@@ -53,7 +53,7 @@ def _gather(x, index, *, dim):
     return y, backward
 
 
-@register("scatter_add", rule="gx = gy; gsrc = gather(gy, dim, index)")
+@register("scatter_add", rule="gx = gy; gsrc = gather(gy, dim, index)", saves=("index",))
 def _scatter_add(x, index, src, *, dim, fresh=False):
     """``x`` with ``src`` (of ``index``'s shape) added at ``index`` along ``dim``; positions
     named twice accumulate. ``fresh=True``: ``x`` was made for this call and nothing else
@@ -69,7 +69,8 @@ def _scatter_add(x, index, src, *, dim, fresh=False):
     return out, backward
 
 
-@register("scatter", rule="gx = gy zeroed where written; gsrc = gather(gy, dim, index)")
+@register("scatter", rule="gx = gy zeroed where written; gsrc = gather(gy, dim, index)",
+          saves=("index",))
 def _scatter(x, index, src, *, dim):
     """``x`` with ``src`` (of ``index``'s shape) written at ``index`` along ``dim``. Where a
     position is named twice one of the writes wins (unspecified in PyTorch too)."""
