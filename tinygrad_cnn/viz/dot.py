@@ -39,7 +39,7 @@ def grad_color(norm, lo, hi):
     t = 0.5 if hi <= lo else (math.log10(norm) - lo) / (hi - lo)
     t = min(max(t, 0.0), 1.0)
     stops = [(0.0, (49, 130, 189)), (0.5, (116, 196, 118)), (1.0, (222, 45, 38))]
-    for (t0, c0), (t1, c1) in zip(stops, stops[1:]):
+    for (t0, c0), (t1, c1) in zip(stops, stops[1:], strict=False):
         if t <= t1:
             u = (t - t0) / (t1 - t0)
             r, g, b = (int(c0[k] + u * (c1[k] - c0[k])) for k in range(3))
@@ -111,7 +111,7 @@ def describe(g, show_shapes=True, show_values=False, show_grads=False, show_rule
             attrs.update(fillcolor=HIGHLIGHT, penwidth="3")
         attrs["label"] = "\n".join(x for x in lines if x)
         nodes.append((vid, attrs))
-    for src, dst, i in g.edges:
+    for src, dst, _ in g.edges:
         attrs = {}
         if show_grads:
             tensor_side = src if g.nodes[src].kind == "tensor" else dst

@@ -11,7 +11,7 @@ from .grids import RESULT, ROUTE, WINDOW, Panel, window_marks
 
 
 def _terms(a, b):
-    return " + ".join(f"{x:.3g}·{y:.3g}" for x, y in zip(a.ravel(), b.ravel()))
+    return " + ".join(f"{x:.3g}·{y:.3g}" for x, y in zip(a.ravel(), b.ravel(), strict=True))
 
 
 def conv_input_grad(gy, w, stride, pad, size, limit):

@@ -187,7 +187,7 @@ def assign_modules(g, module):
                         stack.append(child)
     owner = {}
     for name, mod in named:
-        for pname, p in mod._parameters.items():
+        for p in mod._parameters.values():
             if p is not None:
                 owner[id(p)] = name
     for v in g.nodes.values():

@@ -86,7 +86,7 @@ def backward_steps(loss, gradient=None):
                 grads[(node, nr)] = g.numpy()
                 done.add(f"o{id(node)}_{nr}")
         targets = tuple(None if e is None else _edge_id(e) for e in node.next_edges)
-        for tid, g in zip(targets, grads_out):  # what this step sends, in this frame
+        for tid, g in zip(targets, grads_out, strict=True):  # what this step sends, in this frame
             if tid is not None and g is not None:
                 prev = arrived.get(tid)
                 arrived[tid] = g.numpy() if prev is None else prev + g.numpy()
@@ -107,7 +107,7 @@ def backward_steps(loss, gradient=None):
     finally:
         for n, r in retained.items():
             n.retained = r
-    for leaf, g in zip(leaves, leaf_grads):
+    for leaf, g in zip(leaves, leaf_grads, strict=False):
         if g is not None:
             grads[leaf] = g.numpy()
     if frames and leaves:  # leaves are complete once the last step ran
