@@ -202,3 +202,14 @@ def test_explain_refuses_what_it_cannot_explain():
     with pytest.raises(ValueError, match="grad has shape"):
         tg.viz.explain(y, grad=np.ones((2, 2)))
     tg.viz.clear_trace()
+
+
+def test_traced_graph_draws_its_constant_inputs():
+    w = tg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    images = tg.tensor([[1.0, 0.0]])
+    with tg.viz.trace():
+        loss = (images @ w).sum()
+    src = tg.viz.to_dot(loss, params={"W": w, "images": images}, show_values=True)
+    assert 'label="images\n(1, 2) f32\nleaf, constant\nvalue [1, 0]"' in src
+    assert src.count("->") == 5  # images, W -> matmul -> t -> sum -> loss
+    tg.viz.clear_trace()

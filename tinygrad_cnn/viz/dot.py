@@ -86,7 +86,8 @@ def describe(g, show_shapes=True, show_values=False, show_grads=False, show_rule
             attrs = dict(shape="box", style="rounded,filled", fillcolor=OP_FILL,
                          fontname="Helvetica")
         else:
-            kind = ("param" if v.title not in ("input", "tensor", "output") else v.title)
+            kind = ("param" if v.title not in ("input", "tensor", "output", "constant")
+                    else v.title)
             lines = [v.title if v.title != "tensor" else ""]
             if show_shapes:
                 lines.append(f"{v.shape} {v.dtype.replace('float', 'f').replace('int', 'i')}")
@@ -96,7 +97,7 @@ def describe(g, show_shapes=True, show_values=False, show_grads=False, show_rule
                 lines.append("value " + _fmt_array(v.tensor.numpy(), full_up_to))
             if show_grads and v.grad is not None:
                 lines.append("grad " + _fmt_array(v.grad, full_up_to))
-            fill = {"param": PARAM_FILL, "input": INPUT_FILL,
+            fill = {"param": PARAM_FILL, "input": INPUT_FILL, "constant": INPUT_FILL,
                     "output": OUTPUT_FILL}.get(kind, TENSOR_FILL)
             if v.is_output:
                 fill = OUTPUT_FILL

@@ -144,10 +144,18 @@ def build(outputs, params=None, grads=None, trace=None, tensor_grads=True):
             else:
                 cid = tensor_node(child)
             edges.append((cid, oid, i))
+        call = trace.call(node) if trace is not None else None
+        if call is not None:  # a traced call knows its constant inputs (images, targets)
+            for i, t in enumerate(call.inputs):
+                if node.next_edges[i] is None and isinstance(t, Tensor):
+                    cid = tensor_node(t)
+                    if nodes[cid].title == "input" and t.ndim == 0:
+                        nodes[cid].title = "constant"
+                    edges.append((cid, oid, i))
     for key, g in grads.items():  # gradients keyed by graph id (the step-through frames)
         if isinstance(key, str) and key in nodes:
             nodes[key].grad = g
-    # constant inputs (no grad) are not in the graph's edges: the op's label says so
+    # constant inputs (no grad) are not in the graph's edges unless the call was traced
     return VGraph(nodes, edges)
 
 
