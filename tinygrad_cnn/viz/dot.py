@@ -136,8 +136,9 @@ def _legend_lines(span, rankdir="TB"):
                    f'label="{label}"];')
     if len(steps) > 1:
         # across the flow (a row under a top-down graph), so it never widens the picture
-        out.append("{rank=same; legend0; legend1; legend2}" if rankdir in ("TB", "BT") else
-                   "legend0 -> legend1 -> legend2 [style=invis];")
+        if rankdir in ("TB", "BT"):  # same rank; the invisible edges order it low to high
+            out.append("{rank=same; legend0; legend1; legend2}")
+        out.append("legend0 -> legend1 -> legend2 [style=invis];")
     out.append("}")
     return out
 

@@ -31,8 +31,8 @@ class Explanation(Stepper):
 
     def __init__(self, op, frames, grads, title):
         self.op, self.grads = op, grads
-        self.frames = [(frame_svg(panels, heading), caption) for panels, heading, caption
-                       in frames]
+        self.frames = [(frame_svg(panels, heading, footer=caption), caption)
+                       for panels, heading, caption in frames]
         super().__init__(page([(svg, cap, "cell") for svg, cap in self.frames], title,
                               max_height=900))
 
@@ -66,12 +66,16 @@ def explain(y, grad=None, sample=0, channel=0, filter=0, max_frames=40, trace=No
     """Frames of the backward of the op that made ``y`` (recorded under ``tg.viz.trace()``).
 
     Args:
-        y: output of ``conv2d``, ``max_pool2d``, ``avg_pool2d``, ``upsample`` or
+        y (Tensor): output of ``conv2d``, ``max_pool2d``, ``avg_pool2d``, ``upsample`` or
             ``downsample``, shape (n, c, h, w).
-        grad: dL/dY (array or Tensor of y's shape); default ``y.grad`` after ``backward()``.
-        sample, channel: which (n, c) plane of X to show; ``filter``: which output channel of
-            a convolution (dL/dX sums over every filter: the last frame says so).
-        max_frames: at most this many sliding-window frames per derivation.
+        grad (Tensor | array | None): dL/dY, of y's shape; default ``y.grad`` after
+            ``backward()``.
+        sample (int): which sample of the batch to show.
+        channel (int): which input channel of X to show.
+        filter (int): which output channel of a convolution (dL/dX sums over every filter:
+            the last frame says so).
+        max_frames (int): at most this many sliding-window frames per derivation.
+        trace (Trace | None): where the op was recorded; default the latest trace.
     Returns:
         An :class:`Explanation`: shows inline in Jupyter, ``.save(path)``, ``.svgs()``.
     """

@@ -64,8 +64,9 @@ def _first_mark(p):
     return min(p.marks) if p.marks else None
 
 
-def frame_svg(panels, heading="", focus="cell"):
-    """One SVG with ``panels`` side by side under ``heading``."""
+def frame_svg(panels, heading="", focus="cell", footer=""):
+    """One SVG with ``panels`` side by side under ``heading``, ``footer`` below them (the
+    frame's arithmetic, so a static frame reads on its own)."""
     parts, x, height = [], 8, 0
     y0 = 30 if heading else 4
     for i, p in enumerate(panels):
@@ -77,6 +78,10 @@ def frame_svg(panels, heading="", focus="cell"):
     head = (f'<text x="8" y="18" font-size="14">{html.escape(heading)}</text>'
             if heading else "")
     width, height = int(x), int(y0 + height + 8)
+    if footer:
+        head += (f'<text x="8" y="{height + 10}" font-size="12" font-family="monospace">'
+                 f"{html.escape(footer)}</text>")
+        width, height = max(width, int(16 + 7.3 * len(footer))), height + 20
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
             f'viewBox="0 0 {width} {height}" font-family="Helvetica, Arial, sans-serif">'
             f'{head}{"".join(parts)}</svg>')
