@@ -44,8 +44,10 @@ def test_there_are_three_notebooks():
 def test_notebook_runs_and_shows_svg(tmp_path, notebook, with_dot):
     if with_dot and shutil.which("dot") is None:
         pytest.skip("no system Graphviz dot")
-    env = dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="module://matplotlib_inline."
-               "backend_inline")
+    # the checkout first (as the tests import it), then whatever PYTHONPATH already held
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    env = dict(os.environ, PYTHONPATH=path,
+               MPLBACKEND="module://matplotlib_inline.backend_inline")
     if not with_dot:
         env["PATH"] = _path_without_dot(tmp_path)
     out = tmp_path / notebook.name

@@ -10,7 +10,7 @@ import pytest
 import tinygrad_cnn as tg
 import tinygrad_cnn.functional as F
 from tinygrad_cnn.viz import dot as vdot
-from tinygrad_cnn.viz.animate import frames_html
+from tinygrad_cnn.viz.animate import frame_sources, frames_html
 
 from helpers import requires_torch, torch
 
@@ -80,27 +80,16 @@ def test_legend_with_equal_norms_has_one_entry():
 def test_frames_share_one_colour_scale_and_show_gradients_when_computed():
     x = tg.tensor([1.0, 2.0], requires_grad=True)
     a = x * 3.0
-    loss = (a * a).sum() + a.sum()          # a gets its gradient from two ops
-    frames = frames_html(loss, {"x": x})
-    legends = {tuple(re.findall(r'label="([\d.e+-]+)"</text>|>([\d.e+-]+)</text>', svg)[-3:])
-               for svg, _, _ in frames[1:]}
-    srcs = []
-    fr, grads = tg.viz.backward_steps(loss)
-    span = vdot.norm_span(grads.values())
-    for f in fr:
-        srcs.append(tg.viz.to_dot(loss, grads=f.arrived, show_grads=True, span=span,
-                                  done=f.done, tensor_grads=False))
-    legend = [re.findall(r'legend\d \[.*label="([^"]+)"', s) for s in srcs]
-    assert all(entry == legend[0] for entry in legend) and len(legend[0]) == 3
-    assert legends  # the pictures rendered
-    # the step that runs the first consumer of `a` sends it a partial gradient: shown at once
-    first = next(i for i, f in enumerate(fr) if any(t and t.startswith("o") and
-                                                   t.endswith("_0") and f.grads_out[k] is not
-                                                   None for k, t in enumerate(f.targets)))
+    loss = (a * a).sum() + a.sum()          # a gets its gradient from two consumers
+    sources = frame_sources(loss, {"x": x})
+    legends = [re.findall(r'legend\d \[.*label="([^"]+)"', src) for src, _, _ in sources[1:]]
+    assert len(legends[0]) == 3 and all(lg == legends[0] for lg in legends)
+    frames, _ = tg.viz.backward_steps(loss)
     a_id = f"o{id(a.grad_fn)}_0"
-    step = next(i for i, f in enumerate(fr) if a_id in f.arrived)
-    assert a_id not in fr[step].done or step == first
-    assert "grad" in re.search(rf'^{a_id} \[.*?\];', srcs[step], re.M | re.S).group(0)
+    first = next(i for i, f in enumerate(frames) if a_id in f.arrived)
+    assert a_id not in frames[first].done   # a partial sum: the other consumer is pending
+    node = re.search(rf"^{a_id} \[(.*?)\];$", sources[first + 1][0], re.M | re.S).group(1)
+    assert "grad [" in node and "dashed" in node   # shown in the frame it was computed
 
 
 def test_captions_name_inputs_by_parameter_and_argument():

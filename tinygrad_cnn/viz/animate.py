@@ -37,13 +37,13 @@ def _caption(frame, full_up_to, names):
     return "\n".join(lines)
 
 
-def frames_html(loss, params=None, full_up_to=9):
-    """(svg text, caption, focus id) for the forward picture and each backward step."""
+def frame_sources(loss, params=None, full_up_to=9):
+    """(DOT source, caption, focus id) for the forward picture and each backward step."""
     frames, grads = backward_steps(loss)
     names = param_names(params)
     span = norm_span([g for g in grads.values() if g is not None])  # one scale for all
-    out = [(render_dot(to_dot(loss, params, show_values=True, full_up_to=full_up_to,
-                              title="forward graph: nothing back-propagated yet")).decode(),
+    out = [(to_dot(loss, params, show_values=True, full_up_to=full_up_to,
+                   title="forward graph: nothing back-propagated yet"),
             "forward pass done; press Next (or →) to run the backward pass one op at a time",
             None)]
     for f in frames:
@@ -52,8 +52,14 @@ def frames_html(loss, params=None, full_up_to=9):
                      full_up_to=full_up_to, highlight={focus}, done=f.done, span=span,
                      tensor_grads=False,
                      title=f"backward step {f.index + 1} of {len(frames)}: {f.op}")
-        out.append((render_dot(src).decode(), _caption(f, full_up_to, names), focus))
+        out.append((src, _caption(f, full_up_to, names), focus))
     return out
+
+
+def frames_html(loss, params=None, full_up_to=9):
+    """(svg text, caption, focus id) for the forward picture and each backward step."""
+    return [(render_dot(src).decode(), caption, focus)
+            for src, caption, focus in frame_sources(loss, params, full_up_to)]
 
 
 def page_html(loss, params=None, full_up_to=9, title="Backward pass, step by step"):
