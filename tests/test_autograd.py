@@ -306,3 +306,11 @@ def test_second_derivatives_by_gradgradcheck(name):
     a = leaf(rand(2, 3, seed=1))
     b = leaf(rand(2, 3, seed=2))
     assert tg.gradgradcheck(SECOND_ORDER[name], [a, b])
+
+
+def test_autograd_grad_leaves_retained_grads_alone():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3
+    h.retain_grad()
+    (g,) = tg.autograd.grad((h * h).sum(), x)
+    assert h.grad is None and x.grad is None and g.tolist() == [18.0, 36.0]

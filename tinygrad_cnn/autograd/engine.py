@@ -144,7 +144,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
             gy = buffers.pop(node, None)
             single = node.num_outputs == 1
             if gy is not None and (node.tensor_hooks or node.retained):
-                gy = _run_tensor_hooks(node, gy if not single else [gy], create_graph, stored)
+                gy = _run_tensor_hooks(node, gy if not single else [gy], create_graph, stored,
+                                       capture is None)
                 gy = gy[0] if single else gy
             edges = node.next_edges
             if capture is not None and node in capture:
@@ -246,7 +247,9 @@ def _add(buffers, key, nr, g):
         buffers[key] = g if prev is None else prev + g
 
 
-def _run_tensor_hooks(node, grads, create_graph, stored):
+def _run_tensor_hooks(node, grads, create_graph, stored, accumulate):
+    """Tensor hooks of a non-leaf; its retain_grad() ``.grad`` only in backward(), never in
+    autograd.grad (which touches no ``.grad``, as in PyTorch)."""
     grads = list(grads)
     for nr, fns in (node.tensor_hooks or {}).items():
         for fn in fns:
@@ -254,7 +257,7 @@ def _run_tensor_hooks(node, grads, create_graph, stored):
                 r = fn(grads[nr])
                 if r is not None:
                     grads[nr] = r
-    for nr, ref in (node.retained or {}).items():
+    for nr, ref in (node.retained or {}).items() if accumulate else ():
         t = ref()
         if t is not None and grads[nr] is not None:
             _accumulate(t, grads[nr], create_graph, stored)
