@@ -161,7 +161,11 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                         "tensors were freed after the first backward. Pass retain_graph=True "
                         "to the first backward() (or autograd.grad) to do this.")
                 node.check_saved_versions()
-                if node.saved_output is not None:
+                if getattr(node.op, "needs_mask", False):
+                    grads = fn(gy, make(node.saved_output, node, True), needs=_needs(
+                        edges, deps)) if node.saved_output is not None else \
+                        fn(gy, needs=_needs(edges, deps))
+                elif node.saved_output is not None:
                     grads = fn(gy, make(node.saved_output, node, True))
                 else:
                     grads = fn(gy) if single else fn(*gy)
@@ -223,6 +227,12 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     if not create_graph:
         captured = [None if g is None else g.detach() for g in captured]
     return tuple(captured)
+
+
+def _needs(edges, deps):
+    """Which inputs' gradients this backward must compute (PyTorch's ``grad_input_mask``):
+    those that require grad and, under ``autograd.grad``, lead to a requested tensor."""
+    return tuple(e is not None and (e[0] if type(e) is tuple else e) in deps for e in edges)
 
 
 def _check_finite(node, grads):

@@ -83,17 +83,18 @@ def index(x, idx):
     return getitem(x, index=norm, advanced=advanced)
 
 
-@register("index_put", rule="gx = gy with zeros at index; gvalue = gy[index]", saves=())
+@register("index_put", rule="gx = gy with zeros at index; gvalue = gy[index]", saves=(),
+          needs_mask=True)
 def index_put(x, value, *, index, advanced):
     """A copy of ``x`` with ``value`` (broadcast) written at ``index``: ``x[index] = value``
     as a recorded op (the in-place form writes the result back into x's storage)."""
     y = x.array.copy()
     y[index] = value.array
 
-    def backward(gy):
+    def backward(gy, needs):  # reads neither input: only which gradients are wanted
         zero = _tensor.Tensor._make(gy.xp.zeros((), dtype=gy.dtype))
-        gx = index_put(gy, zero, index=index, advanced=advanced) if x.requires_grad else None
-        gv = getitem(gy, index=index, advanced=advanced) if value.requires_grad else None
+        gx = index_put(gy, zero, index=index, advanced=advanced) if needs[0] else None
+        gv = getitem(gy, index=index, advanced=advanced) if needs[1] else None
         return gx, gv
 
     return y, backward

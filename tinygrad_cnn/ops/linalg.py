@@ -8,11 +8,12 @@ from .checks import broadcast_shapes
 from .op_registry import register
 
 
-@register("matmul", rule="gx0 = gy @ x1^T; gx1 = x0^T @ gy (batch dims summed back)", saves=("x1 for gx0", "x0 for gx1"))
+@register("matmul", rule="gx0 = gy @ x1^T; gx1 = x0^T @ gy (batch dims summed back)",
+          saves=("x1 for gx0", "x0 for gx1"), needs_mask=True)
 def _matmul(x0, x1):
     from .shape import _reshape, _squeeze, _unsqueeze
 
-    def backward(gy):
+    def backward(gy, needs):
         # treat 1-D operands as a row (left) or a column (right) matrix, as matmul does
         a = _unsqueeze(x0, dim=0) if x0.ndim == 1 else x0
         b = _unsqueeze(x1, dim=1) if x1.ndim == 1 else x1
@@ -22,11 +23,11 @@ def _matmul(x0, x1):
             out_shape = batch + (a.shape[-2], b.shape[-1])
         g = _reshape(gy, shape=out_shape)
         ga = gb = None
-        if x0.requires_grad:
+        if needs[0]:
             ga = _matmul(g, b.mT)
             if x0.ndim == 1:
                 ga = _squeeze(ga, dims=(ga.ndim - 2,))
-        if x1.requires_grad:
+        if needs[1]:
             gb = _matmul(a.mT, g)
             if x1.ndim == 1:
                 gb = _squeeze(gb, dims=(gb.ndim - 1,))

@@ -53,15 +53,17 @@ class OpDef:
     """A registry entry; calling it applies the op (recording it when grad is on)."""
 
     __slots__ = ("name", "forward", "rule", "saves_output", "differentiable", "promote",
-                 "saves", "save_spec", "input_names", "view", "__dict__")
+                 "saves", "save_spec", "input_names", "view", "needs_mask", "__dict__")
 
-    def __init__(self, name, forward, rule, saves, differentiable, promote, view):
+    def __init__(self, name, forward, rule, saves, differentiable, promote, view,
+                 needs_mask=False):
         self.name = name
         self.forward = forward
         self.rule = rule
         self.differentiable = differentiable
         self.promote = promote
         self.view = view
+        self.needs_mask = needs_mask
         self.input_names = _tensor_params(forward)
         self.saves = saves
         self.saves_output, self.save_spec = _parse_saves(name, saves, self.input_names)
@@ -76,7 +78,7 @@ class OpDef:
 
 
 def register(name, rule, *, saves=None, saves_output=False, differentiable=True,
-             promote=False, view=False):
+             promote=False, view=False, needs_mask=False):
     """Declare an op. See the module docstring for the contract of the decorated function.
 
     Args:
@@ -89,6 +91,9 @@ def register(name, rule, *, saves=None, saves_output=False, differentiable=True,
         differentiable (bool): ``False`` for ops with integer/bool results (no graph node).
         promote (bool): elementwise op: inputs are brought to PyTorch's common dtype first.
         view (bool): the output may share the first input's storage.
+        needs_mask (bool): the closure takes a keyword ``needs``, one bool per input: which
+            gradients the engine wants this time (inputs that require grad and, under
+            ``autograd.grad``, lead to a requested tensor); it returns None for the others.
     """
     if name in registry:
         raise ValueError(f"op {name!r} is registered twice")
@@ -99,7 +104,7 @@ def register(name, rule, *, saves=None, saves_output=False, differentiable=True,
             saves = ("*", "y")
 
     def deco(fn):
-        op = OpDef(name, fn, rule, saves, differentiable, promote, view)
+        op = OpDef(name, fn, rule, saves, differentiable, promote, view, needs_mask)
         registry[name] = op
         return op
 
