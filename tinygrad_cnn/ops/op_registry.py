@@ -5,7 +5,8 @@ An op is a function decorated with :func:`register`. It receives its tensor inpu
 checks them, computes the forward on backend arrays (``x.array`` with ``xp = x.xp``) and returns
 ``(y, backward)`` where ``backward`` is a closure right below the forward::
 
-    @register("mul", rule="gx0 = gy * x1; gx1 = gy * x0", promote=True)
+    @register("mul", rule="gx0 = gy * x1; gx1 = gy * x0", promote=True,
+          saves=("x1 for gx0", "x0 for gx1"))
     def mul(x0, x1):
         def backward(gy):
             return gy * x1, gy * x0
