@@ -32,3 +32,5 @@ from .serialization import load, save
 __version__ = "0.1.0"
 clip = clamp
 concat = cat
+# --- nnlib ---
+from . import backends, utils  # noqa: F401  (tg.backends.cudnn, tg.utils.data)
