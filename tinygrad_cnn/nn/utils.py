@@ -54,15 +54,16 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if not grads:
         return Tensor(0.0)
     first = grads[0]
-    norms = [Tensor._make(_norm(g, norm_type)).to(device=first.device) for g in grads]
-    stacked = Tensor._make(first.xp.stack([n.array for n in norms]))
-    total = Tensor._make(_norm(stacked, norm_type))
+    with first.backend.quiet_fp():  # inf/nan gradients propagate silently, as in PyTorch
+        norms = [Tensor._make(_norm(g, norm_type)).to(device=first.device) for g in grads]
+        stacked = Tensor._make(first.xp.stack([n.array for n in norms]))
+        total = Tensor._make(_norm(stacked, norm_type))
     if error_if_nonfinite and not bool(first.xp.isfinite(total.array)):
         raise RuntimeError(f"{op}: the total norm of order {norm_type} of the gradients is "
                            "non-finite, so it cannot be clipped; set error_if_nonfinite=False "
                            "to clip anyway")
     coef = min(float(max_norm) / (float(total.item()) + 1e-6), 1.0)
-    with no_grad():
+    with no_grad(), first.backend.quiet_fp():
         for g in grads:
             # PyTorch multiplies even when coef == 1: a nan/inf norm spreads into the grads
             g._assign(g.array * g.xp.asarray(coef, dtype=g.dtype))

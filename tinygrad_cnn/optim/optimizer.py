@@ -88,7 +88,8 @@ class Optimizer:
                 grad = p.grad.array
                 if g.get("maximize"):
                     grad = -grad
-                self._update(g, p, grad, self.state.setdefault(p, {}))
+                with p.backend.quiet_fp():  # inf/nan propagate silently, as in PyTorch
+                    self._update(g, p, grad, self.state.setdefault(p, {}))
                 p._bump_version()
         return loss
 
