@@ -220,3 +220,14 @@ def test_backends_and_utils_aliases():
     cudnn.deterministic = True
     assert cudnn.benchmark and isinstance(cudnn.is_available(), bool)
     assert cudnn.enabled in (True, False) and hasattr(cudnn, "allow_tf32")
+
+
+def test_non_persistent_buffer_stays_out_of_the_state_dict():
+    m = nn.Module()
+    m.register_buffer("kept", tg.ones(2))
+    m.register_buffer("scratch", tg.zeros(2), persistent=False)
+    assert list(m.state_dict()) == ["kept"]
+    assert [n for n, _ in m.named_buffers()] == ["kept", "scratch"]
+    m.load_state_dict({"kept": tg.zeros(2)})  # strict: scratch is not expected either
+    m.double()
+    assert m.scratch.dtype == np.float64  # but it moves and casts with the module
