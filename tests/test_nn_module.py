@@ -130,7 +130,7 @@ def test_forward_hooks_match_torch():
         calls = []
         h1 = lin.register_forward_pre_hook(lambda m, a: (a[0] * 2,))
         h2 = lin.register_forward_hook(lambda m, a, out: out + 100)
-        h3 = lin.register_forward_hook(lambda m, a, out: calls.append("first"), prepend=True)
+        h3 = lin.register_forward_hook(lambda m, a, out, c=calls: c.append("first"), prepend=True)
         h4 = lin.register_forward_pre_hook(lambda m, a, kw: ((a[0] + 1,), kw), with_kwargs=True)
         x = T.ones(1, 2)
         y1 = lin(x)

@@ -92,6 +92,9 @@ SCHEDULES = [
                                                 cycle_momentum=False)),
     ("SGD", dict(lr=0.1), "CosineAnnealingLR", dict(T_max=6, eta_min=0.01)),
     ("SGD", dict(lr=0.1), "StepLR", dict(step_size=4, gamma=0.3)),
+    ("SGD", dict(lr=0.1), "LinearLR", dict(start_factor=0.1, total_iters=6)),
+    ("Adam", dict(lr=0.01), "LinearLR", dict(start_factor=0.5, end_factor=0.2, total_iters=9)),
+    ("SGD", dict(lr=0.1), "ConstantLR", dict(factor=0.25, total_iters=4)),
 ]
 
 
@@ -209,3 +212,21 @@ def test_step_writes_in_place_once_per_parameter(name):
 
     with tg.no_grad():
         assert isinstance(opt.step(closure), tg.Tensor) and closure_calls == [True]
+
+
+@requires_torch
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("name,kw", [("StepLR", dict(step_size=3)),
+                                     ("MultiStepLR", dict(milestones=[2, 5])),
+                                     ("ExponentialLR", dict(gamma=0.8)),
+                                     ("LinearLR", dict(total_iters=4)),
+                                     ("ConstantLR", dict(total_iters=4))])
+def test_step_with_an_explicit_epoch_uses_the_closed_form_as_torch(name, kw):
+    o = optim.SGD([tg.zeros(1, requires_grad=True)], lr=0.1)
+    to = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    s, ts = getattr(optim.lr_scheduler, name)(o, **kw), \
+        getattr(torch.optim.lr_scheduler, name)(to, **kw)
+    for epoch in (5, 2, 7):
+        s.step(epoch)
+        ts.step(epoch)
+        assert s.get_last_lr() == pytest.approx(ts.get_last_lr(), rel=1e-12)
