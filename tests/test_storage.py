@@ -17,7 +17,6 @@ def test_data_is_a_tensor_sharing_storage_that_does_not_require_grad():
     assert isinstance(w.array, np.ndarray)
 
 
-@pytest.mark.xfail(strict=True, reason="nn.init writes a new array instead of into the storage")
 def test_tutorial_updates_through_data_and_dcgan_init():
     f = tg.tensor([1.0, 2.0], requires_grad=True)
     (f * f).sum().backward()

@@ -41,3 +41,6 @@ from .ops.repeat import repeat_interleave, tile  # noqa: E402
 from .ops.selection import (gather, index_select, masked_fill, masked_select,  # noqa: E402
                             scatter, scatter_add, take_along_dim)
 from .ops.sorting import argsort, sort, topk  # noqa: E402
+
+# --- nnlib ---
+from . import backends, utils  # noqa: F401  (tg.backends.cudnn, tg.utils.data)

@@ -5,12 +5,12 @@ from .activation import (elu, gelu, leaky_relu, linear, log_softmax, relu, sigmo
                          tanh)
 from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
                    l1_loss, mse_loss, nll_loss)
-from .norm import batch_norm, dropout, dropout2d
+from .norm import batch_norm, dropout, dropout2d, group_norm, instance_norm, layer_norm
 from .resample import downsample, interpolate, pad, upsample
 from .conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d,
                    conv_transpose3d)
 
-__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+__all__ = ["group_norm", "instance_norm", "layer_norm", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "max_pool1d", "max_pool2d", "max_pool3d", "max_unpool2d",
            "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
            "adaptive_avg_pool2d", "adaptive_max_pool2d", "upsample", "downsample",

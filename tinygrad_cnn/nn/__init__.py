@@ -1,15 +1,36 @@
-"""``tinygrad_cnn.nn``: modules, layers and losses with PyTorch's constructors."""
-from . import init
-from .conv import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d,
-                   Conv3d, ConvTranspose2d, Downsample, MaxPool2d, Upsample)
-from .layers import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Dropout, Dropout2d, ELU,
-                     GELU, Flatten, Identity, L1Loss, LeakyReLU, Linear, LogSoftmax, MSELoss,
-                     NLLLoss, ReLU, Sigmoid, Softmax, Tanh)
-from .module import Module, ModuleList, Parameter, Sequential
+"""``tinygrad_cnn.nn``: modules, layers and losses with PyTorch's constructors, plus
+``nn.init``, ``nn.utils``, ``nn.parallel`` and ``nn.functional`` (the same module as
+``tinygrad_cnn.functional``)."""
+from .. import functional
+from . import init, parallel, utils
+from .activation import (ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSoftmax, Mish,
+                         PReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softplus, Tanh)
+from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from .conv import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool1d, AvgPool2d,
+                   AvgPool3d, Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d,
+                   ConvTranspose3d, Downsample, MaxPool1d, MaxPool2d, MaxPool3d, Upsample)
+from .layers import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Dropout, Dropout2d, Embedding,
+                     Flatten, Identity, L1Loss, Linear, MSELoss, NLLLoss, PixelShuffle,
+                     PixelUnshuffle, Unflatten)
+from .module import Module, Parameter
+from .norm import (BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, InstanceNorm1d,
+                   InstanceNorm2d, InstanceNorm3d, LayerNorm)
+from .padding import (CircularPad1d, CircularPad2d, CircularPad3d, ConstantPad1d, ConstantPad2d,
+                      ConstantPad3d, ReflectionPad1d, ReflectionPad2d, ReflectionPad3d,
+                      ReplicationPad1d, ReplicationPad2d, ReplicationPad3d, ZeroPad1d, ZeroPad2d,
+                      ZeroPad3d)
 
-__all__ = ["Module", "Parameter", "Sequential", "ModuleList", "init", "Linear", "Conv1d",
-           "Conv2d", "Conv3d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
-           "Upsample", "Downsample", "Flatten", "ReLU", "LeakyReLU", "ELU", "GELU", "Sigmoid",
-           "Tanh", "Softmax", "LogSoftmax", "Dropout", "Dropout2d", "BatchNorm1d",
-           "BatchNorm2d", "Identity", "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss",
-           "BCELoss", "BCEWithLogitsLoss"]
+__all__ = ["ELU", "GELU", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d",
+           "AvgPool1d", "AvgPool2d", "AvgPool3d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d",
+           "BatchNorm2d", "BatchNorm3d", "CircularPad1d", "CircularPad2d", "CircularPad3d",
+           "ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "Conv1d", "Conv2d", "Conv3d",
+           "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "CrossEntropyLoss",
+           "Downsample", "Dropout", "Dropout2d", "Embedding", "Flatten", "GroupNorm",
+           "Hardsigmoid", "Hardswish", "Hardtanh", "Identity", "InstanceNorm1d", "InstanceNorm2d",
+           "InstanceNorm3d", "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss",
+           "MaxPool1d", "MaxPool2d", "MaxPool3d", "Mish", "Module", "ModuleDict", "ModuleList",
+           "NLLLoss", "PReLU", "Parameter", "ParameterDict", "ParameterList", "PixelShuffle",
+           "PixelUnshuffle", "ReLU", "ReLU6", "ReflectionPad1d", "ReflectionPad2d",
+           "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d",
+           "Sequential", "SiLU", "Sigmoid", "Softmax", "Softplus", "Tanh", "Unflatten", "Upsample",
+           "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "functional", "init", "parallel", "utils"]

@@ -1,11 +1,13 @@
-"""Convolution, pooling, resampling and batch-norm layers (PyTorch constructor arguments
-and default initialisation)."""
+"""Convolution, pooling and resampling layers (PyTorch constructor arguments and default
+initialisation). Normalisation layers live in norm.py."""
 from __future__ import annotations
 
 from .. import functional as F
-from ..factories import empty, ones, zeros
+from ..factories import empty
 from . import init
 from .module import Module, Parameter
+
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 def _ntuple(v, n):
@@ -17,17 +19,27 @@ class _ConvNd(Module):
     _transposed = False
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 dilation=1, groups=1, bias=True, output_padding=0, device=None, dtype=None):
+                 dilation=1, groups=1, bias=True, padding_mode="zeros", output_padding=0,
+                 device=None, dtype=None):
         super().__init__()
-        nd = self._nd
+        nd, name = self._nd, type(self).__name__
         if in_channels % groups or out_channels % groups:
-            raise ValueError(f"{type(self).__name__}: groups={groups} must divide in_channels "
+            raise ValueError(f"{name}: groups={groups} must divide in_channels "
                              f"({in_channels}) and out_channels ({out_channels})")
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"{name}: padding_mode must be one of {_PADDING_MODES}, got "
+                             f"{padding_mode!r}")
+        if self._transposed and padding_mode != "zeros":
+            raise ValueError(f"{name}: only 'zeros' padding_mode is supported, got "
+                             f"{padding_mode!r}")
+        if isinstance(padding, str) and padding not in ("same", "valid"):
+            raise ValueError(f"{name}: padding must be 'same', 'valid' or ints, got {padding!r}")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = _ntuple(kernel_size, nd)
         self.stride, self.dilation = _ntuple(stride, nd), _ntuple(dilation, nd)
         self.padding = padding if isinstance(padding, str) else _ntuple(padding, nd)
         self.output_padding = _ntuple(output_padding, nd)
+        self.padding_mode = padding_mode
         shape = ((in_channels, out_channels // groups) if self._transposed else
                  (out_channels, in_channels // groups)) + self.kernel_size
         self.weight = Parameter(empty(*shape, device=device, dtype=dtype))
@@ -35,7 +47,26 @@ class _ConvNd(Module):
             self.bias = Parameter(empty(out_channels, device=device, dtype=dtype))
         else:
             self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
         init.default_layer_init_(self.weight, self.bias)
+
+    def _conv_forward(self, x, fn):
+        pad = self.padding
+        if self.padding_mode != "zeros":
+            if pad == "valid":
+                pad = [(0, 0)] * self._nd
+            elif pad == "same":
+                total = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
+                pad = [(t // 2, t - t // 2) for t in total]
+            else:
+                pad = [(p, p) for p in pad]
+            # F.pad lists (before, after) from the last dim; "zeros" pads inside the conv
+            mode = "constant" if self.padding_mode == "zeros" else self.padding_mode
+            x = F.pad(x, [v for pr in reversed(pad) for v in pr], mode=mode)
+            pad = 0
+        return fn(x, self.weight, self.bias, self.stride, pad, self.dilation, self.groups)
 
     def extra_repr(self):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -44,90 +75,192 @@ class _ConvNd(Module):
             s += f", padding={self.padding}"
         if self.dilation != (1,) * self._nd:
             s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * self._nd:
+            s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
-        return s + ("" if self.bias is not None else ", bias=False")
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
+        return s
 
 
 class Conv1d(_ConvNd):
+    """1-D convolution layer: (n, c_in, l) -> (n, c_out, ol)."""
     _nd = 1
 
     def forward(self, x):
-        return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                        self.groups)
+        return self._conv_forward(x, F.conv1d)
 
 
 class Conv2d(_ConvNd):
     """2-D convolution layer: (n, c_in, h, w) -> (n, c_out, oh, ow)."""
 
     def forward(self, x):
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                        self.groups)
+        return self._conv_forward(x, F.conv2d)
 
 
 class Conv3d(_ConvNd):
+    """3-D convolution layer: (n, c_in, d, h, w) -> (n, c_out, od, oh, ow)."""
     _nd = 3
 
     def forward(self, x):
-        return F.conv3d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                        self.groups)
+        return self._conv_forward(x, F.conv3d)
 
 
-class ConvTranspose2d(_ConvNd):
-    """2-D transposed convolution layer; weight (c_in, c_out/groups, kh, kw)."""
+class _ConvTransposeNd(_ConvNd):
+    """Transposed convolution; weight (c_in, c_out/groups, *k). ``forward(x, output_size)``
+    picks the output_padding that gives that size, as PyTorch."""
 
     _transposed = True
+    _fn = None
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups=1, bias=True, dilation=1, device=None, dtype=None):
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
+                 device=None, dtype=None):
+        if isinstance(padding, str):
+            raise ValueError(  # noqa: TRY004 (torch raises ValueError)
+                f"{type(self).__name__}: padding must be ints, got {padding!r}")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, output_padding, device, dtype)
+                         groups, bias, padding_mode, output_padding, device, dtype)
 
-    def forward(self, x):
-        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
-                                  self.output_padding, self.groups, self.dilation)
+    def _output_padding(self, x, output_size):
+        if output_size is None:
+            return self.output_padding
+        nd = self._nd
+        size = tuple(output_size)[-nd:]
+        if len(size) != nd:
+            raise ValueError(f"{type(self).__name__}: output_size {output_size} needs {nd} "
+                             "spatial sizes")
+        out = []
+        for i in range(nd):
+            lo = ((x.shape[x.ndim - nd + i] - 1) * self.stride[i] - 2 * self.padding[i]
+                  + self.dilation[i] * (self.kernel_size[i] - 1) + 1)
+            if not lo <= size[i] < lo + self.stride[i]:
+                raise ValueError(f"{type(self).__name__}: requested output size {size} is not "
+                                 f"reachable from input shape {x.shape} (dim {i} must be in "
+                                 f"[{lo}, {lo + self.stride[i] - 1}])")
+            out.append(size[i] - lo)
+        return tuple(out)
+
+    def forward(self, x, output_size=None):
+        op = self._output_padding(x, output_size)
+        return type(self)._fn(x, self.weight, self.bias, self.stride, self.padding, op,
+                              self.groups, self.dilation)
 
 
-class MaxPool2d(Module):
+class ConvTranspose1d(_ConvTransposeNd):
+    _nd = 1
+    _fn = staticmethod(F.conv_transpose1d)
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """2-D transposed convolution layer; weight (c_in, c_out/groups, kh, kw)."""
+    _fn = staticmethod(F.conv_transpose2d)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    _nd = 3
+    _fn = staticmethod(F.conv_transpose3d)
+
+
+class _MaxPoolNd(Module):
+    _fn = None
+
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
                  ceil_mode=False):
         super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
-        self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding, self.dilation = padding, dilation
+        self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
     def forward(self, x):
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
-                            self.ceil_mode, self.return_indices)
+        return type(self)._fn(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                              self.ceil_mode, self.return_indices)
 
     def extra_repr(self):
-        return (f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, "
-                f"padding={self.padding}")
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+                f", dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
-class AvgPool2d(Module):
+class MaxPool1d(_MaxPoolNd):
+    _fn = staticmethod(F.max_pool1d)
+
+
+class MaxPool2d(_MaxPoolNd):
+    _fn = staticmethod(F.max_pool2d)
+
+
+class MaxPool3d(_MaxPoolNd):
+    _fn = staticmethod(F.max_pool3d)
+
+
+class _AvgPoolNd(Module):
+    _fn = None
+    _has_divisor = True
+
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True, divisor_override=None):
         super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
-        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
-        self.divisor_override = divisor_override
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding, self.ceil_mode = padding, ceil_mode
+        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, x):
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad, self.divisor_override)
+        args = (x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                self.count_include_pad)
+        if self._has_divisor:
+            args += (self.divisor_override,)
+        return type(self)._fn(*args)
 
     def extra_repr(self):
-        return (f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, "
-                f"padding={self.padding}")
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AdaptiveAvgPool2d(Module):
+class AvgPool1d(_AvgPoolNd):
+    _fn = staticmethod(F.avg_pool1d)
+    _has_divisor = False
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True):
+        super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
+
+
+class AvgPool2d(_AvgPoolNd):
+    _fn = staticmethod(F.avg_pool2d)
+
+
+class AvgPool3d(_AvgPoolNd):
+    _fn = staticmethod(F.avg_pool3d)
+
+
+class AdaptiveAvgPool1d(Module):
     def __init__(self, output_size):
         super().__init__()
         self.output_size = output_size
 
     def forward(self, x):
+        return F.adaptive_avg_pool1d(x, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool2d(AdaptiveAvgPool1d):
+    def forward(self, x):
         return F.adaptive_avg_pool2d(x, self.output_size)
+
+
+class AdaptiveMaxPool2d(Module):
+    def __init__(self, output_size, return_indices=False):
+        super().__init__()
+        self.output_size, self.return_indices = output_size, return_indices
+
+    def forward(self, x):
+        return F.adaptive_max_pool2d(x, self.output_size, self.return_indices)
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
@@ -136,8 +269,11 @@ class AdaptiveAvgPool2d(Module):
 class Upsample(Module):
     """F.interpolate as a layer (PyTorch's nn.Upsample)."""
 
-    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                 recompute_scale_factor=None):
         super().__init__()
+        if recompute_scale_factor:
+            raise NotImplementedError("Upsample: recompute_scale_factor=True is not supported")
         self.size, self.scale_factor = size, scale_factor
         self.mode, self.align_corners = mode, align_corners
 
@@ -145,7 +281,9 @@ class Upsample(Module):
         return F.interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners)
 
     def extra_repr(self):
-        return f"scale_factor={self.scale_factor}, mode={self.mode!r}"
+        if self.scale_factor is not None:
+            return f"scale_factor={self.scale_factor}, mode={self.mode!r}"
+        return f"size={self.size}, mode={self.mode!r}"
 
 
 class Downsample(Module):
@@ -162,50 +300,22 @@ class Downsample(Module):
         return f"factor={self.factor}"
 
 
-class _BatchNorm(Module):
-    _ndims = (2, 4)
-
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, device=None, dtype=None):
-        super().__init__()
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(ones(num_features, device=device, dtype=dtype))
-            self.bias = Parameter(zeros(num_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", zeros(num_features, device=device, dtype=dtype))
-            self.register_buffer("running_var", ones(num_features, device=device, dtype=dtype))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-
-    def forward(self, x):
-        if x.ndim not in self._ndims:
-            raise ValueError(f"{type(self).__name__}: expected a {' or '.join(map(str, self._ndims))}"
-                             f"-D input, got shape {x.shape}")
-        if x.shape[1] != self.num_features:
-            raise ValueError(f"{type(self).__name__}: expected {self.num_features} channels, got "
-                             f"input shape {x.shape}")
-        use_batch = self.training or self.running_mean is None
-        return F.batch_norm(x, self.running_mean if self.track_running_stats else None,
-                            self.running_var if self.track_running_stats else None,
-                            self.weight, self.bias, use_batch, self.momentum, self.eps)
-
-    def extra_repr(self):
-        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
-
-
-class BatchNorm1d(_BatchNorm):
-    _ndims = (2, 3)
-
-
-class BatchNorm2d(_BatchNorm):
-    _ndims = (4,)
-
-
-__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d",
-           "AdaptiveAvgPool2d", "Upsample", "Downsample", "BatchNorm1d", "BatchNorm2d"]
+__all__ = [
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "AvgPool3d",
+    "Conv1d",
+    "Conv2d",
+    "Conv3d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "ConvTranspose3d",
+    "Downsample",
+    "MaxPool1d",
+    "MaxPool2d",
+    "MaxPool3d",
+    "Upsample",
+]

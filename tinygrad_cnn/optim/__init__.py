@@ -1,6 +1,7 @@
-"""``tinygrad_cnn.optim``: SGD, Adam, AdamW and learning-rate schedules."""
+"""``tinygrad_cnn.optim``: PyTorch's optimisers and learning-rate schedules."""
 from . import lr_scheduler
-from .algorithms import SGD, Adam, AdamW
+from .algorithms import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop
 from .optimizer import Optimizer
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "lr_scheduler"]
+__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop",
+           "lr_scheduler"]

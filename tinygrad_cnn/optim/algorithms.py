@@ -1,4 +1,11 @@
-"""SGD, Adam and AdamW, step for step as PyTorch's (single-tensor) implementations."""
+"""SGD, Adam, AdamW, RMSprop, Adadelta and Adagrad, step for step as PyTorch's single-tensor
+implementations (same operation order, so float32 trajectories agree to round-off).
+
+Each ``_update`` gets the gradient array (already negated for ``maximize=True``) and writes
+the parameter in place; the base class bumps the version once per parameter per step.
+Keyword-only options are PyTorch's: ``maximize`` is honoured, ``foreach`` accepted (it only
+picks PyTorch's kernels), ``fused``/``capturable``/``differentiable`` refused when True.
+"""
 from __future__ import annotations
 
 import math
@@ -11,77 +18,76 @@ class SGD(Optimizer):
     weight decay: buf = μ·buf + (1 - dampening)·g; p -= lr·(g + μ·buf if nesterov else buf)."""
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
-                 nesterov=False):
+                 nesterov=False, *, maximize=False, foreach=None, differentiable=False,
+                 fused=None):
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: Nesterov momentum requires a momentum and zero dampening")
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov))
+        super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
+                                      "weight_decay": weight_decay, "nesterov": nesterov,
+                                      "maximize": maximize, "foreach": foreach,
+                                      "differentiable": differentiable, "fused": fused})
 
-    def step(self, closure=None):
-        loss = closure() if closure is not None else None
-        for g, p, grad in self._params_with_grad():
-            d = grad
-            if g["weight_decay"]:
-                d = d + g["weight_decay"] * p.array
-            mu = g["momentum"]
-            if mu:
-                st = self.state.setdefault(p, {})
-                buf = st.get("momentum_buffer")
-                if buf is None:
-                    buf = st["momentum_buffer"] = d.copy()
-                else:
-                    buf *= mu
-                    buf += (1 - g["dampening"]) * d
-                d = d + mu * buf if g["nesterov"] else buf
-            # written into p's storage (views of p see it), the version bumped so that a
-            # graph that saved p or a view of it refuses to run backward with the new values
-            p._assign(p.array - g["lr"] * d)
-        return loss
+    def _update(self, g, p, grad, st):
+        w = p.array
+        d = grad
+        if g["weight_decay"]:
+            d = d + g["weight_decay"] * w
+        mu = g["momentum"]
+        if mu:
+            buf = st.get("momentum_buffer")
+            if buf is None:
+                buf = st["momentum_buffer"] = d.copy()
+            else:
+                buf *= mu
+                buf += (1 - g["dampening"]) * d
+            d = d + mu * buf if g["nesterov"] else buf
+        w -= g["lr"] * d
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba) with bias correction; weight_decay adds L2 to the gradient."""
+    """Adam (Kingma & Ba) with bias correction; weight_decay adds L2 to the gradient
+    (``decoupled_weight_decay=True``: AdamW's decay instead)."""
 
     _decoupled = False
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 amsgrad=False):
-        if not 0.0 <= betas[0] < 1.0 or not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"{type(self).__name__}: invalid betas {betas}")
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
-                                      weight_decay=weight_decay, amsgrad=amsgrad))
+                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False, fused=None, decoupled_weight_decay=None):
+        decoupled = self._decoupled if decoupled_weight_decay is None else \
+            bool(decoupled_weight_decay)
+        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
+                                      "weight_decay": weight_decay, "amsgrad": amsgrad,
+                                      "maximize": maximize, "foreach": foreach,
+                                      "capturable": capturable,
+                                      "differentiable": differentiable, "fused": fused,
+                                      "decoupled_weight_decay": decoupled})
 
-    def step(self, closure=None):
-        loss = closure() if closure is not None else None
-        for g, p, grad in self._params_with_grad():
-            xp = p.xp
-            lr, (b1, b2), eps, wd = g["lr"], g["betas"], g["eps"], g["weight_decay"]
-            if wd:
-                if self._decoupled:
-                    p.array = p.array * (1 - lr * wd)
-                else:
-                    grad = grad + wd * p.array
-            st = self.state.setdefault(p, {})
-            if not st:
-                st["step"] = 0
-                st["exp_avg"] = xp.zeros_like(p.array)
-                st["exp_avg_sq"] = xp.zeros_like(p.array)
-                if g["amsgrad"]:
-                    st["max_exp_avg_sq"] = xp.zeros_like(p.array)
-            st["step"] += 1
-            m, v = st["exp_avg"], st["exp_avg_sq"]
-            m *= b1
-            m += (1 - b1) * grad
-            v *= b2
-            v += (1 - b2) * grad * grad
+    def _update(self, g, p, grad, st):
+        xp, w = p.xp, p.array
+        lr, (b1, b2), eps, wd = g["lr"], g["betas"], g["eps"], g["weight_decay"]
+        if wd:
+            if g["decoupled_weight_decay"]:
+                w *= 1 - lr * wd
+            else:
+                grad = grad + wd * w
+        if not st:
+            st["step"] = 0
+            st["exp_avg"] = xp.zeros_like(w)
+            st["exp_avg_sq"] = xp.zeros_like(w)
             if g["amsgrad"]:
-                xp.maximum(st["max_exp_avg_sq"], v, out=st["max_exp_avg_sq"])
-                v = st["max_exp_avg_sq"]
-            bc1 = 1 - b1 ** st["step"]
-            bc2 = 1 - b2 ** st["step"]
-            denom = xp.sqrt(v) / math.sqrt(bc2) + eps
-            p._assign(p.array - (lr / bc1) * (m / denom))
-        return loss
+                st["max_exp_avg_sq"] = xp.zeros_like(w)
+        st["step"] += 1
+        m, v = st["exp_avg"], st["exp_avg_sq"]
+        m += (1 - b1) * (grad - m)  # lerp, as PyTorch
+        v *= b2
+        v += (1 - b2) * grad * grad
+        if g["amsgrad"]:
+            xp.maximum(st["max_exp_avg_sq"], v, out=st["max_exp_avg_sq"])
+            v = st["max_exp_avg_sq"]
+        step_size = lr / (1 - b1 ** st["step"])
+        denom = xp.sqrt(v) / math.sqrt(1 - b2 ** st["step"])
+        denom += eps
+        w -= step_size * (m / denom)
 
 
 class AdamW(Adam):
@@ -90,5 +96,116 @@ class AdamW(Adam):
     _decoupled = True
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
+                 amsgrad=False, *, maximize=False, foreach=None, capturable=False,
+                 differentiable=False, fused=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach,
+                         maximize=maximize, capturable=capturable,
+                         differentiable=differentiable, fused=fused)
+
+
+class RMSprop(Optimizer):
+    """sq = α·sq + (1-α)·g²; p -= lr·g / (sqrt(sq - avg²) if centered else sqrt(sq)) + eps),
+    through a momentum buffer when momentum > 0."""
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
+                 centered=False, capturable=False, foreach=None, maximize=False,
+                 differentiable=False):
+        super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps,
+                                      "weight_decay": weight_decay,
+                                      "momentum": momentum, "centered": centered,
+                                      "capturable": capturable, "foreach": foreach,
+                                      "maximize": maximize, "differentiable": differentiable})
+
+    def _update(self, g, p, grad, st):
+        xp, w = p.xp, p.array
+        alpha, eps, mu = g["alpha"], g["eps"], g["momentum"]
+        if not st:
+            st["step"] = 0
+            st["square_avg"] = xp.zeros_like(w)
+            if mu > 0:
+                st["momentum_buffer"] = xp.zeros_like(w)
+            if g["centered"]:
+                st["grad_avg"] = xp.zeros_like(w)
+        st["step"] += 1
+        if g["weight_decay"]:
+            grad = grad + g["weight_decay"] * w
+        sq = st["square_avg"]
+        sq *= alpha
+        sq += (1 - alpha) * grad * grad
+        if g["centered"]:
+            ga = st["grad_avg"]
+            ga += (1 - alpha) * (grad - ga)
+            avg = xp.sqrt(sq - ga * ga)
+        else:
+            avg = xp.sqrt(sq)
+        avg += eps
+        if mu > 0:
+            buf = st["momentum_buffer"]
+            buf *= mu
+            buf += grad / avg
+            w -= g["lr"] * buf
+        else:
+            w -= g["lr"] * (grad / avg)
+
+
+class Adadelta(Optimizer):
+    """sq = ρ·sq + (1-ρ)·g²; Δ = sqrt(acc + eps) / sqrt(sq + eps) · g;
+    acc = ρ·acc + (1-ρ)·Δ²; p -= lr·Δ."""
+
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
+                 capturable=False, maximize=False, differentiable=False):
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Adadelta: invalid rho value {rho} (must be in [0, 1])")
+        super().__init__(params, {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay,
+                                      "foreach": foreach, "capturable": capturable,
+                                      "maximize": maximize, "differentiable": differentiable})
+
+    def _update(self, g, p, grad, st):
+        xp, w = p.xp, p.array
+        rho, eps = g["rho"], g["eps"]
+        if not st:
+            st["step"] = 0
+            st["square_avg"] = xp.zeros_like(w)
+            st["acc_delta"] = xp.zeros_like(w)
+        st["step"] += 1
+        if g["weight_decay"]:
+            grad = grad + g["weight_decay"] * w
+        sq, acc = st["square_avg"], st["acc_delta"]
+        sq *= rho
+        sq += (1 - rho) * grad * grad
+        delta = xp.sqrt(acc + eps) / xp.sqrt(sq + eps) * grad
+        acc *= rho
+        acc += (1 - rho) * delta * delta
+        w -= g["lr"] * delta
+
+
+class Adagrad(Optimizer):
+    """sum += g²; p -= lr / (1 + (step - 1)·lr_decay) · g / (sqrt(sum) + eps)."""
+
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0,
+                 initial_accumulator_value=0, eps=1e-10, foreach=None, *, maximize=False,
+                 differentiable=False, fused=None):
+        if initial_accumulator_value < 0:
+            raise ValueError(f"Adagrad: invalid initial_accumulator_value "
+                             f"{initial_accumulator_value}")
+        super().__init__(params, {"lr": lr, "lr_decay": lr_decay, "weight_decay": weight_decay,
+                                      "initial_accumulator_value": initial_accumulator_value,
+                                      "eps": eps, "foreach": foreach, "maximize": maximize,
+                                      "differentiable": differentiable, "fused": fused})
+        for grp in self.param_groups:  # PyTorch creates the state eagerly
+            for p in grp["params"]:
+                self.state[p] = {"step": 0, "sum": p.xp.full(
+                    p.shape, grp["initial_accumulator_value"], dtype=p.dtype)}
+
+    def _update(self, g, p, grad, st):
+        xp, w = p.xp, p.array
+        st["step"] += 1
+        if g["weight_decay"]:
+            grad = grad + g["weight_decay"] * w
+        clr = g["lr"] / (1 + (st["step"] - 1) * g["lr_decay"])
+        s = st["sum"]
+        s += grad * grad
+        w -= clr * (grad / (xp.sqrt(s) + g["eps"]))
+
+
+__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "RMSprop"]

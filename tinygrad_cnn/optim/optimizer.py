@@ -1,11 +1,16 @@
-"""The Optimizer base: parameter groups, per-parameter state, zero_grad, state dicts.
+"""The Optimizer base: parameter groups, per-parameter state, zero_grad, state dicts, and
+the checks of PyTorch's keyword options.
 
-Updates are written on the parameters' arrays in place (under no_grad, the way PyTorch's
-``.add_`` works): the Parameter objects keep their identity, and the same code runs on
-NumPy and CuPy arrays.
+Updates are written into the parameters' storage in place (``out=``-style array updates,
+then one ``_bump_version()`` per parameter per step): the Parameter objects keep their
+identity, views of them see the new values, and a graph recorded before the step refuses
+to run backward with them (PyTorch's rule). The same code runs on NumPy and CuPy arrays.
 """
 from __future__ import annotations
 
+import numbers
+
+from ..autograd.grad_mode import enable_grad
 from ..tensor import Tensor
 
 
@@ -14,6 +19,9 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.state = {}
         self.param_groups = []
+        if isinstance(params, Tensor):
+            raise TypeError(f"{type(self).__name__}: params should be an iterable of Tensors "
+                            "or dicts, got a Tensor")
         params = list(params)
         if not params:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
@@ -29,30 +37,65 @@ class Optimizer:
             if not isinstance(p, Tensor) or not p.requires_grad:
                 raise ValueError(f"{type(self).__name__}: can only optimize tensors that "
                                  "require grad")
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in seen for p in group["params"]):
+            raise ValueError(f"{type(self).__name__}: some parameters appear in more than one "
+                             "parameter group")
         for k, v in self.defaults.items():
             group.setdefault(k, v)
         self._check_group(group)
         self.param_groups.append(group)
 
     def _check_group(self, group):
-        if group.get("lr", 0) < 0:
-            raise ValueError(f"{type(self).__name__}: invalid learning rate {group['lr']}")
+        name = type(self).__name__
+        for key in ("lr", "eps", "weight_decay", "momentum", "alpha", "rho", "lr_decay"):
+            v = group.get(key, 0)
+            if not isinstance(v, numbers.Real) or v < 0:
+                raise ValueError(f"{name}: invalid {key.replace('lr', 'learning rate')} {v!r}")
+        if "betas" in group:
+            b = group["betas"]
+            if len(b) != 2 or not (0.0 <= b[0] < 1.0 and 0.0 <= b[1] < 1.0):
+                raise ValueError(f"{name}: invalid betas {b!r} (each in [0, 1))")
+        if group.get("foreach") not in (None, True, False):
+            raise TypeError(f"{name}: foreach must be None or a bool, got {group['foreach']!r}")
+        # foreach only chooses PyTorch's batched kernels: the update is the same either way.
+        # These change what the step is, and are refused rather than ignored:
+        for key, why in (("fused", "fused kernels are not available"),
+                         ("capturable", "there are no CUDA graphs to capture the step into"),
+                         ("differentiable", "the step is not recorded by autograd")):
+            if group.get(key):
+                raise NotImplementedError(f"{name}: {key}=True is not supported: {why}")
 
     def zero_grad(self, set_to_none=True):
+        from ..nn.parameter import _zero_grad
         for g in self.param_groups:
             for p in g["params"]:
-                if set_to_none or p.grad is None:
-                    p.grad = None
-                else:
-                    p.grad = Tensor._make(p.grad.xp.zeros_like(p.grad.array))
+                _zero_grad(p, set_to_none)
 
-    def _params_with_grad(self):
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient; ``closure`` (re)computes the
+        loss with grad enabled and is returned."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
         for g in self.param_groups:
             for p in g["params"]:
-                if p.grad is not None:
-                    if p in self.state:
-                        self._follow(p, self.state[p])
-                    yield g, p, p.grad.array
+                if p.grad is None:
+                    continue
+                if p in self.state:
+                    self._follow(p, self.state[p])
+                grad = p.grad.array
+                if g.get("maximize"):
+                    grad = -grad
+                with p.backend.quiet_fp():  # inf/nan propagate silently, as in PyTorch
+                    self._update(g, p, grad, self.state.setdefault(p, {}))
+                p._bump_version()
+        return loss
+
+    def _update(self, group, p, grad, state):
+        """Write this parameter's new value into ``p.array`` in place."""
+        raise NotImplementedError
 
     @staticmethod
     def _follow(p, state):
@@ -74,7 +117,7 @@ class Optimizer:
         state = {}
         for g in self.param_groups:
             for p in g["params"]:
-                if p in self.state:
+                if self.state.get(p):
                     state[index[id(p)]] = {k: (Tensor._make(v.copy()) if hasattr(v, "shape")
                                                else v) for k, v in self.state[p].items()}
         return {"state": state, "param_groups": groups}
@@ -84,17 +127,26 @@ class Optimizer:
         if len(groups) != len(self.param_groups) or any(
                 len(a["params"]) != len(b["params"]) for a, b in zip(groups, self.param_groups)):
             raise ValueError("load_state_dict: the saved parameter groups do not match this "
-                             "optimizer's")
+                             "optimizer's (different numbers of groups or parameters)")
         params = {}
         for saved, own in zip(groups, self.param_groups):
             for i, p in zip(saved["params"], own["params"]):
                 params[int(i)] = p
-            own.update({k: v for k, v in saved.items() if k != "params"})
+            own.update({k: (tuple(v) if k == "betas" else v) for k, v in saved.items()
+                        if k != "params"})
         self.state = {}
         for i, st in state_dict["state"].items():
             p = params[int(i)]
-            self.state[p] = {k: (v.to(device=p.device).array.copy() if isinstance(v, Tensor)
-                                 else v) for k, v in st.items()}
+            new = {}
+            for k, v in st.items():
+                if isinstance(v, Tensor):
+                    if v.ndim and tuple(v.shape) != tuple(p.shape):
+                        raise ValueError(f"load_state_dict: state {k!r} of parameter {i} has "
+                                         f"shape {v.shape}, the parameter {p.shape}")
+                    v = v.to(device=p.device).array.copy()
+                    v = v.item() if k == "step" and v.ndim == 0 else v
+                new[k] = v
+            self.state[p] = new
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
