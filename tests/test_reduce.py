@@ -51,8 +51,9 @@ def test_max_min_along_dim_route_to_first_extreme_like_torch(name, dim):
     x[:, 2] = 1.0  # a column of ties
     ours = tg.tensor(x, requires_grad=True)
     ref = torch.from_numpy(x).requires_grad_()
-    y = getattr(ours, name)(dim)
-    r = getattr(ref, name)(dim).values
+    y, i = getattr(ours, name)(dim)
+    r, ri = getattr(ref, name)(dim)
+    assert i.dtype == tg.int64 and not i.requires_grad and i.tolist() == ri.tolist()
     g = rand(*r.shape, seed=3)
     y.backward(tg.tensor(g))
     r.backward(torch.from_numpy(g))
