@@ -9,7 +9,8 @@ at 0 (it is the building block of the stable binary cross-entropy with logits).
 from __future__ import annotations
 
 from .elementwise import _float_input, sigmoid
-from .op_registry import const as _const, register
+from .op_registry import const as _const
+from .op_registry import register
 
 
 @register("softplus", rule="gx = gy * sigmoid(x)")

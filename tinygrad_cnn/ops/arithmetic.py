@@ -162,7 +162,7 @@ ge = _comparison("ge", "greater_equal")
 
 @register("isclose", rule="not differentiable (bool result)", promote=True,
           differentiable=False)
-def _isclose(x0, x1, *, rtol, atol, equal_nan):
+def _isclose(x0, x1, *, rtol=1e-05, atol=1e-08, equal_nan=False):
     return x0.xp.isclose(x0.array, x1.array, rtol=rtol, atol=atol, equal_nan=equal_nan), None
 
 
