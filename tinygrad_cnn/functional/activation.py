@@ -20,7 +20,8 @@ def tensor_arg(fn, input, name="input"):
     """Refuse anything but a Tensor with a TypeError naming ``F.<fn>`` (not AttributeError)."""
     from ..tensor import Tensor
     if not isinstance(input, Tensor):
-        raise OpTypeError(f"F.{fn}: expected a Tensor for {name}, got {type(input).__name__}")
+        what = "" if name == "input" else f" for {name}"
+        raise OpTypeError(f"F.{fn}: expected a Tensor{what}, got {type(input).__name__}")
     return input
 
 
