@@ -620,6 +620,29 @@ SPECS["binary_cross_entropy"] = Spec(
       r"F.binary_cross_entropy: expected a Tensor")])
 
 
+def _bcewl_ref(x, t):
+    return TF.binary_cross_entropy_with_logits(x, t, reduction="none")
+
+
+_zl = wide(3, 4, seed=11)
+_zl[1] = 0.0  # logits exactly 0: the gradient is sigmoid(0) - t = 0.5 - t
+SPECS["binary_cross_entropy_with_logits"] = Spec(
+    [(lambda x, t: REG["binary_cross_entropy_with_logits"](x, t), _bcewl_ref,
+      [_zl, prob(3, 4, seed=1)]),
+     (lambda x, t: REG["binary_cross_entropy_with_logits"](x, t), _bcewl_ref,
+      [wide(1, 1, seed=2) * 10, prob(1, 1, seed=3)]),
+     (lambda x, t: REG["binary_cross_entropy_with_logits"](x.T, t),
+      lambda x, t: _bcewl_ref(x.T, t), [wide(4, 3, seed=4), prob(3, 4, seed=5)]),
+     (lambda x, t: REG["binary_cross_entropy_with_logits"](x, t), _bcewl_ref,
+      [wide(seed=6), prob(seed=7)])],
+    [(lambda: F.binary_cross_entropy_with_logits(tg.ones(2), tg.ones(3)), ValueError,
+      r"binary_cross_entropy_with_logits: target shape \(3,\)"),
+     (lambda: F.binary_cross_entropy_with_logits(tg.ones(2), tg.ones(2), pos_weight=[1.0]),
+      TypeError, r"F.binary_cross_entropy_with_logits: expected a Tensor for pos_weight"),
+     (lambda: REG["binary_cross_entropy_with_logits"]("x", "t"), TypeError,
+      r"binary_cross_entropy_with_logits: expected at least one Tensor")])
+
+
 def _isclose_sample(a, b):
     return REG["isclose"](a, b, rtol=1e-5, atol=1e-8, equal_nan=False)
 

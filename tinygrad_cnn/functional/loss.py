@@ -9,7 +9,7 @@ from .. import dtypes
 from ..errors import OpRuntimeError, OpTypeError, OpValueError
 from ..ops import activation as _act
 from ..ops import elementwise as _ew
-from ..ops.loss import binary_cross_entropy_op
+from ..ops.loss import binary_cross_entropy_op, binary_cross_entropy_with_logits_op
 from .activation import log_softmax, tensor_arg
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -174,12 +174,11 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     for name, v in (("weight", weight), ("pos_weight", pos_weight)):
         if v is not None:
             tensor_arg("binary_cross_entropy_with_logits", v, name)
-    # softplus(-x) = -log(sigmoid(x)), one op: no subgradient of abs/relu at x = 0
-    log_sig_neg = _act.softplus(-input)
-    if pos_weight is None:
-        loss = (1 - target) * input + log_sig_neg
-    else:
-        loss = (1 - target) * input + (1 + (pos_weight - 1) * target) * log_sig_neg
+    if pos_weight is None:  # one op: no subgradient of abs/relu leaks in at x = 0
+        loss = binary_cross_entropy_with_logits_op(input, target)
+    else:  # softplus(-x) = -log(sigmoid(x)), also one op with gradient -sigmoid(-x)
+        loss = ((1 - target) * input
+                + (1 + (pos_weight - 1) * target) * _act.softplus(-input))
     if weight is not None:
         loss = loss * weight
     return _reduce("binary_cross_entropy_with_logits", loss, reduction)

@@ -66,3 +66,21 @@ def binary_cross_entropy_op(x, t):
         y = -(b * xp.maximum(xp.log(a), _LOG_FLOOR) + (1 - b) * xp.maximum(xp.log(1 - a),
                                                                          _LOG_FLOOR))
     return y.astype(a.dtype, copy=False), backward
+
+
+@register("binary_cross_entropy_with_logits",
+          rule="gx = gy * (sigmoid(x) - t); gt = -gy * x")
+def binary_cross_entropy_with_logits_op(x, t):
+    """Elementwise ``(1 - t) x + softplus(-x)`` (= -t log σ(x) - (1-t) log(1-σ(x))), stable
+    for any ``x``; its gradient is ``σ(x) - t`` everywhere (0.5 - t at x = 0). x, t (…)."""
+    xp = x.xp
+
+    def backward(gy):
+        from .elementwise import sigmoid
+        return (gy * (sigmoid(x) - t) if x.requires_grad else None,
+                -gy * x if t.requires_grad else None)
+
+    a, b = x.array, t.array
+    # softplus(-a) = max(-a, 0) + log1p(exp(-|a|)): exp of a non-positive number only
+    y = (1 - b) * a + xp.maximum(-a, 0) + xp.log1p(xp.exp(-xp.abs(a)))
+    return y.astype(a.dtype, copy=False), backward
