@@ -68,7 +68,7 @@ for _n, _t in [("neg", lambda x: -x), ("abs", lambda x: x.abs()), ("exp", lambda
     _unary(_n, _t)
 _unary("log", lambda x: x.log(), make=pos)
 _unary("sqrt", lambda x: x.sqrt(), make=pos)
-_unary("sign", lambda x: x.sign(), differentiable=False)
+_unary("sign", lambda x: x.sign())  # zero gradient, as PyTorch
 _unary("clone", lambda x: x.clone())
 _unary("contiguous", lambda x: x.contiguous())
 
@@ -175,9 +175,11 @@ _reduction("amax", lambda x, d, k: x.amax(d, keepdim=k), lambda x, d, k: x.amax(
 _reduction("amin", lambda x, d, k: x.amin(d, keepdim=k), lambda x, d, k: x.amin(d, keepdim=k))
 _reduction("prod", lambda x, d, k: REG["prod"](x, dims=_dims(x, d), keepdim=k),
            lambda x, d, k: _torch_prod(x, d, k), make=pos)
-_reduction("max_dim", lambda x, d, k: x.max(d if isinstance(d, int) else d[0], keepdim=k),
+_reduction("max_dim", lambda x, d, k: x.max(d if isinstance(d, int) else d[0],
+                                             keepdim=k).values,
            lambda x, d, k: x.max(d if isinstance(d, int) else d[0], keepdim=k).values)
-_reduction("min_dim", lambda x, d, k: x.min(d if isinstance(d, int) else d[0], keepdim=k),
+_reduction("min_dim", lambda x, d, k: x.min(d if isinstance(d, int) else d[0],
+                                             keepdim=k).values,
            lambda x, d, k: x.min(d if isinstance(d, int) else d[0], keepdim=k).values)
 _reduction("argmax", lambda x, d, k: x.argmax(d if isinstance(d, int) else d[0], keepdim=k),
            lambda x, d, k: x.argmax(d if isinstance(d, int) else d[0], keepdim=k),
@@ -202,8 +204,7 @@ SPECS["prod_others"] = Spec(
       lambda x: x.T.prod(0, keepdim=True) / x.T, [pos(4, 3, seed=2)]),
      (lambda x: REG["prod_others"](x, dims=(0,)),
       lambda x: x.prod(0, keepdim=True) / x, [pos(1, 5, seed=3)])],
-    _generic_errors("prod_others", lambda v: REG["prod_others"](v, dims=(0,))),
-    differentiable=False)  # its backward raises by design: prod's 2nd derivative at zeros
+    _generic_errors("prod_others", lambda v: REG["prod_others"](v, dims=(0,))))
 
 
 # ---------------------------------------------------------------- shape ops
@@ -591,3 +592,181 @@ SPECS["pad"] = Spec(
 
 # --- tensorops ---
 import op_table_tensorops  # noqa: E402,F401  (adds the entries of gather, scatter, einsum, ...)
+
+
+# --- numerics --- (elementwise math, activations, scans, norms, BCE, casts)
+def wide(*shape, seed=0):
+    return rand(*shape, seed=seed, low=-4.5, high=4.5)  # reaches every kink of the hard-*
+
+
+def prob(*shape, seed=0):
+    return rand(*shape, seed=seed, low=0.05, high=0.95)
+
+
+for _n, _t, _m in [("floor", lambda x: x.floor(), wide), ("ceil", lambda x: x.ceil(), wide),
+                   ("trunc", lambda x: x.trunc(), wide), ("round", lambda x: x.round(), wide),
+                   ("expm1", lambda x: x.expm1(), r), ("log1p", lambda x: x.log1p(), pos),
+                   ("reciprocal", lambda x: x.reciprocal(), pos),
+                   ("rsqrt", lambda x: x.rsqrt(), pos),
+                   ("softplus", lambda x: TF.softplus(x), wide),
+                   ("hardsigmoid", lambda x: TF.hardsigmoid(x), wide),
+                   ("hardswish", lambda x: TF.hardswish(x), wide)]:
+    _unary(_n, _t, make=_m)
+
+SPECS["hardtanh"] = Spec(
+    [(lambda x: REG["hardtanh"](x, min_val=-1.0, max_val=1.0), lambda x: TF.hardtanh(x),
+      [r(3, 4)]),
+     (lambda x: REG["hardtanh"](x, min_val=0.0, max_val=6.0), lambda x: TF.relu6(x),
+      [wide(2, 5, seed=1) + 2]),
+     (lambda x: REG["hardtanh"](x.T, min_val=-0.5, max_val=0.5),
+      lambda x: TF.hardtanh(x.T, -0.5, 0.5), [r(4, 3, seed=2)]),
+     (lambda x: REG["hardtanh"](x, min_val=-2.0, max_val=1.0),
+      lambda x: TF.hardtanh(x, -2.0, 1.0), [r(seed=3)])],
+    [(lambda: F.hardtanh(tg.ones(2), 2.0, 1.0), ValueError, r"hardtanh: min_val .* greater"),
+     (lambda: F.hardtanh([1.0]), TypeError, r"F.hardtanh: expected a Tensor"),
+     (lambda: REG["hardtanh"]("x", min_val=0.0, max_val=1.0), TypeError, r"hardtanh: ")])
+
+
+def _bce_ref(x, t):
+    return TF.binary_cross_entropy(x, t, reduction="none")
+
+
+SPECS["binary_cross_entropy"] = Spec(
+    [(lambda x, t: REG["binary_cross_entropy"](x, t), _bce_ref, [prob(3, 4), prob(3, 4, seed=1)]),
+     (lambda x, t: REG["binary_cross_entropy"](x, t), _bce_ref, [prob(1, 1), prob(1, 1, seed=2)]),
+     (lambda x, t: REG["binary_cross_entropy"](x.T, t), lambda x, t: _bce_ref(x.T, t),
+      [prob(4, 3), prob(3, 4, seed=3)]),
+     (lambda x, t: REG["binary_cross_entropy"](x, t), _bce_ref, [prob(seed=4), prob(seed=5)])],
+    [(lambda: F.binary_cross_entropy(tg.ones(2) * 2, tg.ones(2)), ValueError,
+      r"binary_cross_entropy: input values must lie in \[0, 1\]"),
+     (lambda: F.binary_cross_entropy(tg.ones(2) / 2, tg.ones(3)), ValueError,
+      r"binary_cross_entropy: target shape \(3,\)"),
+     (lambda: F.binary_cross_entropy([0.5], tg.ones(1)), TypeError,
+      r"F.binary_cross_entropy: expected a Tensor")])
+
+
+def _bcewl_ref(x, t):
+    return TF.binary_cross_entropy_with_logits(x, t, reduction="none")
+
+
+_zl = wide(3, 4, seed=11)
+_zl[1] = 0.0  # logits exactly 0: the gradient is sigmoid(0) - t = 0.5 - t
+SPECS["binary_cross_entropy_with_logits"] = Spec(
+    [(lambda x, t: REG["binary_cross_entropy_with_logits"](x, t), _bcewl_ref,
+      [_zl, prob(3, 4, seed=1)]),
+     (lambda x, t: REG["binary_cross_entropy_with_logits"](x, t), _bcewl_ref,
+      [wide(1, 1, seed=2) * 10, prob(1, 1, seed=3)]),
+     (lambda x, t: REG["binary_cross_entropy_with_logits"](x.T, t),
+      lambda x, t: _bcewl_ref(x.T, t), [wide(4, 3, seed=4), prob(3, 4, seed=5)]),
+     (lambda x, t: REG["binary_cross_entropy_with_logits"](x, t), _bcewl_ref,
+      [wide(seed=6), prob(seed=7)])],
+    [(lambda: F.binary_cross_entropy_with_logits(tg.ones(2), tg.ones(3)), ValueError,
+      r"binary_cross_entropy_with_logits: target shape \(3,\)"),
+     (lambda: F.binary_cross_entropy_with_logits(tg.ones(2), tg.ones(2), pos_weight=[1.0]),
+      TypeError, r"F.binary_cross_entropy_with_logits: expected a Tensor for pos_weight"),
+     (lambda: REG["binary_cross_entropy_with_logits"]("x", "t"), TypeError,
+      r"binary_cross_entropy_with_logits: expected at least one Tensor")])
+
+
+def _isclose_sample(a, b):
+    return REG["isclose"](a, b, rtol=1e-5, atol=1e-8, equal_nan=False)
+
+
+SPECS["isclose"] = Spec(
+    [(_isclose_sample, torch.isclose if torch else None, [r(3, 4), r(3, 4, seed=1)]),
+     (lambda a: _isclose_sample(a, a + 1e-9), lambda a: torch.isclose(a, a + 1e-9), [r(2, 3)]),
+     (lambda a: _isclose_sample(a.T, a.T * (1 + 2e-5)),
+      lambda a: torch.isclose(a.T, a.T * (1 + 2e-5)), [r(4, 3, seed=2)]),
+     (_isclose_sample, torch.isclose if torch else None, [r(2, 1), r(3, seed=3)])],
+    [(lambda: tg.isclose(tg.ones(2), tg.ones(2), rtol=-1), ValueError, r"isclose: rtol"),
+     (lambda: tg.isclose(tg.ones(2), tg.ones(3)), ValueError, r"isclose: "),
+     (lambda: tg.isclose("a", "b"), TypeError, r"isclose: expected at least one Tensor")],
+    differentiable=False)
+
+SPECS["to_integer"] = Spec(
+    [(lambda x: REG["to_integer"](x, dtype=tg.int64), lambda x: x.to(torch.int64), [wide(3, 4)]),
+     (lambda x: x.long(), lambda x: x.long(), [wide(1, 2, seed=1)]),
+     (lambda x: x.T.bool(), lambda x: x.T.bool(), [wide(3, 2, seed=2)]),
+     (lambda x: x.int(), lambda x: x.int(), [wide(seed=3)])],
+    [(lambda: tg.ones(2).to(dtype="complex64"), TypeError, r"complex|dtype"),
+     (lambda: REG["to_integer"]("x", dtype=tg.int64), TypeError, r"to_integer: expected"),
+     (lambda: REG["to_integer"](tg.ones(2), bogus=1), TypeError, r"to_integer: ")],
+    differentiable=False)
+
+
+def _torch_dd_prod(g, x, d):
+    """sum_i g_i d^2 prod / dx_i dx_j by torch's own double backward."""
+    x = x.detach().requires_grad_()
+    gx, = torch.autograd.grad(x.prod(d).sum() if d is not None else x.prod(), x,
+                              create_graph=True)
+    return torch.autograd.grad((gx * g.detach()).sum(), x)[0]
+
+
+_pz = pos(3, 4, seed=7)
+_pz[0, 1] = 0.0  # one zero in a row, two in another, none in the third
+_pz[1, 0] = _pz[1, 3] = 0.0
+SPECS["prod_others_backward"] = Spec(
+    [(lambda g, x: REG["prod_others_backward"](g, x, dims=(1,)),
+      lambda g, x: _torch_dd_prod(g, x, 1), [r(3, 4), _pz]),
+     (lambda g, x: REG["prod_others_backward"](g, x, dims=(1,)),
+      lambda g, x: _torch_dd_prod(g, x, 1), [r(3, 4, seed=1), pos(3, 4, seed=2)]),
+     (lambda g, x: REG["prod_others_backward"](g, x, dims=(0, 1)),
+      lambda g, x: _torch_dd_prod(g, x, None), [r(2, 3, seed=3), pos(2, 3, seed=4)]),
+     (lambda g, x: REG["prod_others_backward"](g, x.T, dims=(0,)),
+      lambda g, x: _torch_dd_prod(g, x.T, 0), [r(4, 3, seed=5), pos(3, 4, seed=6)])],
+    _generic_errors("prod_others_backward",
+                    lambda v: REG["prod_others_backward"](v, v, dims=(0,))),
+    differentiable=False)  # torch's side is a double backward; prod tests cover the rest
+
+
+def _scan_spec(name, make):
+    ours = REG[name]
+    SPECS[name] = Spec(
+        [(lambda x: ours(x, dim=1), lambda x: getattr(torch, name)(x, 1), [make(3, 4)]),
+         (lambda x: ours(x, dim=0), lambda x: getattr(torch, name)(x, 0), [make(1, 5, seed=1)]),
+         (lambda x: ours(x.T, dim=0), lambda x: getattr(torch, name)(x.T, 0),
+          [make(4, 3, seed=2)]),
+         (lambda x: ours(x, dim=2), lambda x: getattr(torch, name)(x, 2),
+          [make(2, 3, 4, seed=3)])],
+        [(lambda: getattr(tg, name)(tg.ones(2, 3), 2), IndexError, rf"{name}: dim 2 is out"),
+         (lambda: getattr(tg, name)(tg.ones(2, 3), "a"), TypeError, rf"{name}: dim must be"),
+         (lambda: getattr(tg, name)([1.0], 0), TypeError, rf"{name}: expected a Tensor")])
+
+
+_scan_spec("cumsum", r)
+_scan_spec("cumprod", pos)
+
+
+def _torch_cumprod_grad(g, x, d):
+    x = x.detach().requires_grad_()
+    return torch.autograd.grad(torch.cumprod(x, d), x, g.detach())[0]
+
+
+_cz = r(3, 5, seed=8)
+_cz[0, 2] = 0.0
+_cz[1, 0] = _cz[1, 3] = 0.0
+SPECS["cumprod_backward_zeros"] = Spec(
+    [(lambda g, x: REG["cumprod_backward_zeros"](g, x, dim=1),
+      lambda g, x: _torch_cumprod_grad(g, x, 1), [r(3, 5), _cz]),
+     (lambda g, x: REG["cumprod_backward_zeros"](g, x, dim=0),
+      lambda g, x: _torch_cumprod_grad(g, x, 0), [r(3, 5, seed=1), _cz]),
+     (lambda g, x: REG["cumprod_backward_zeros"](g, x.T, dim=0),
+      lambda g, x: _torch_cumprod_grad(g, x.T, 0), [r(5, 3, seed=2), _cz]),
+     (lambda g, x: REG["cumprod_backward_zeros"](g, x, dim=1),
+      lambda g, x: _torch_cumprod_grad(g, x, 1), [r(3, 5, seed=3), r(3, 5, seed=4)])],
+    _generic_errors("cumprod_backward_zeros",
+                    lambda v: REG["cumprod_backward_zeros"](v, v, dim=0)),
+    differentiable=False)  # cumprod's second derivative at zeros is refused by design
+
+SPECS["norm"] = Spec(
+    [(lambda x: tg.norm(x), lambda x: torch.norm(x), [r(3, 4)]),
+     (lambda x: x.norm(1, dim=1), lambda x: x.norm(1, dim=1), [r(3, 4, seed=1)]),
+     (lambda x: x.T.norm(3, dim=(0, 1), keepdim=True),
+      lambda x: x.T.norm(3, dim=(0, 1), keepdim=True), [r(4, 3, seed=2)]),
+     (lambda x: x.norm(float("inf"), dim=0), lambda x: x.norm(float("inf"), dim=0),
+      [r(2, 5, seed=3)]),
+     (lambda x: x.norm(2, dim=-1), lambda x: x.norm(2, dim=-1), [r(1, 5, seed=4)])],
+    [(lambda: tg.norm(tg.ones(2, 2), "nuc"), ValueError, r"norm: p='nuc' is not supported"),
+     (lambda: tg.norm(tg.tensor([1, 2])), TypeError, r"norm: expected a floating point"),
+     (lambda: tg.norm(tg.ones(2), -1), ValueError, r"norm: p must be")])
+

@@ -293,7 +293,7 @@ SECOND_ORDER = {
     "maximum": lambda a, b: a.maximum(b) * a, "where": lambda a, b: tg.where(a > b, a * a, b),
     "sum_mean": lambda a, b: a.sum(0) * b.mean(), "prod": lambda a, b: a.prod(1),
     "var_std": lambda a, b: a.var(1).sum() * b.std(0), "logsumexp": lambda a, b: a.logsumexp(0),
-    "amax": lambda a, b: a.amax(1) * b.max(), "max_dim": lambda a, b: (a * b).max(1),
+    "amax": lambda a, b: a.amax(1) * b.max(), "max_dim": lambda a, b: (a * b).max(1).values,
     "shape": lambda a, b: (a.T.reshape(6).unsqueeze(0).expand(2, 6) * b.flatten()).flip(1),
     "cat_stack": lambda a, b: tg.stack([tg.cat([a, b], 1) ** 2, tg.cat([b, a], 1)]),
     "index": lambda a, b: (a[[0, 0, 1]] * b[[1, 0, 1]][:, None, 1]) ** 2,

@@ -235,3 +235,51 @@ def test_ops_on_different_devices_raise(monkeypatch):
         lambda self: "cuda:0" if type(self.array) is Other else "cpu"))
     with pytest.raises(RuntimeError, match="add: expected all tensors on one device.*cuda:0"):
         registry.apply(registry.registry["add"], (a, b), {})
+
+
+# --- numerics: rounding, sign, and the small math methods, vs torch
+ROUNDING = ["sign", "floor", "ceil", "trunc", "round"]
+
+
+@requires_torch
+@pytest.mark.parametrize("name", ROUNDING)
+def test_rounding_and_sign_have_zero_gradient_like_torch(name):
+    # exact halves and zeros, where torch's rounding (half to even) and sign are decided
+    x = np.array([-2.5, -1.5, -0.5, 0.0, 0.5, 1.5, 2.5, 0.3, -1.7])
+    check_op(lambda t: getattr(t, name)(), inputs=[x], gradcheck=False)
+    t = tg.tensor(x, requires_grad=True)
+    getattr(t, name)().sum().backward()
+    assert not t.grad.numpy().any()
+
+
+@requires_torch
+@pytest.mark.parametrize("decimals", [1, 2, -1])
+def test_round_decimals_matches_torch(decimals):
+    x = rand(3, 4, low=-50, high=50)
+    check_op(lambda t: t.round(decimals=decimals), inputs=[x], gradcheck=False)
+
+
+@requires_torch
+@pytest.mark.parametrize("name", ROUNDING[1:])
+def test_rounding_integer_tensors_returns_them_like_torch(name):
+    x = np.array([-3, 0, 4])
+    ours, ref = getattr(tg.tensor(x), name)(), getattr(torch.from_numpy(x), name)()
+    assert ours.dtype == tg.int64 and ours.tolist() == ref.tolist()
+
+
+@requires_torch
+@pytest.mark.parametrize("name,low", [("square", -2.0), ("rsqrt", 0.2), ("reciprocal", 0.2),
+                                      ("log1p", -0.9), ("expm1", -2.0)])
+def test_small_math_methods_match_torch(name, low):
+    x = rand(3, 4, low=low, high=3.0)
+    check_op(lambda t: getattr(t, name)(), inputs=[x])
+    check_op(lambda t: getattr(tg, name)(t), lambda t: getattr(torch, name)(t), inputs=[x])
+
+
+@requires_torch
+@pytest.mark.parametrize("name", ["rsqrt", "reciprocal", "log1p", "expm1"])
+def test_small_math_of_integers_gives_float32_like_torch(name):
+    x = np.array([1, 2, 4])
+    ours, ref = getattr(tg.tensor(x), name)(), getattr(torch.from_numpy(x), name)()
+    assert ours.dtype == tg.float32 and str(ref.dtype) == "torch.float32"
+    np.testing.assert_allclose(ours.numpy(), ref.numpy(), rtol=1e-6)

@@ -9,7 +9,7 @@ import pytest
 import tinygrad_cnn as tg
 import tinygrad_cnn.functional as F
 from tinygrad_cnn import nn, optim
-from helpers import requires_torch, torch
+from helpers import check_op, requires_torch, torch
 
 
 @requires_torch
@@ -118,3 +118,131 @@ def test_detect_anomaly_names_the_op_and_where_it_was_called():
         return tg.autograd.grad.__name__
 
     assert f() == "grad"
+
+
+# ---------------------------------------------------------------- integer results are constants
+INT_RESULTS = {
+    "to(int64)": lambda x: x.to(tg.int64), "long": lambda x: x.long(), "int": lambda x: x.int(),
+    "bool": lambda x: x.bool(), "to(bool)": lambda x: x.to(dtype=tg.bool),
+    "type_as(int)": lambda x: x.type_as(tg.tensor([1])), "eq": lambda x: x == 1.5,
+    "gt": lambda x: x > 0, "argmax": lambda x: x.argmax(), "argmin": lambda x: x.argmin(0),
+    "max(dim).indices": lambda x: x.max(0).indices, "min(dim).indices": lambda x: x.min(0)[1],
+    "isclose": lambda x: tg.isclose(x, x), "one_hot": lambda x: F.one_hot(x.long().abs()),
+    "floor_divide(long)": lambda x: x.long() // 2,
+}
+
+
+@pytest.mark.parametrize("name", list(INT_RESULTS))
+def test_integer_and_bool_results_never_record_a_graph_edge(name):
+    x = tg.tensor([1.5, -2.7, 3.2], requires_grad=True)
+    y = INT_RESULTS[name](x)
+    assert y.dtype.kind in "iub", y.dtype
+    assert not y.requires_grad and y.grad_fn is None and y.is_leaf
+
+
+def test_a_cast_to_integer_is_a_constant_in_later_arithmetic():
+    # PyTorch: d/dx (long(x) * x) = long(x); a truncated gradient must not flow back
+    x = tg.tensor([1.5, -2.7, 3.2], dtype=tg.float64, requires_grad=True)
+    (x.long() * x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, -2.0, 3.0])
+
+
+@requires_torch
+@pytest.mark.parametrize("op", ["floor_divide", "remainder"])
+@pytest.mark.parametrize("divisor", ["tensor", "scalar"])
+def test_integer_division_by_zero_raises_like_torch(op, divisor):
+    a = tg.tensor([3, -4, 5])
+    b = tg.tensor([1, 0, 2]) if divisor == "tensor" else 0
+    tb = torch.tensor([1, 0, 2]) if divisor == "tensor" else 0
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        getattr(torch, op)(torch.tensor([3, -4, 5]), tb)
+    with pytest.raises(RuntimeError, match=rf"{op}: ZeroDivisionError"):
+        getattr(tg, op)(a, b)
+
+
+@requires_torch
+def test_float_division_by_zero_still_gives_inf_and_nan_like_torch():
+    x = np.array([3.0, -4.0, 0.0])
+    for op in ("floor_divide", "remainder"):
+        np.testing.assert_array_equal(getattr(tg, op)(tg.tensor(x), 0.0).numpy(),
+                                      getattr(torch, op)(torch.from_numpy(x), 0.0).numpy())
+
+
+# ---------------------------------------------------------------- 0-d tensors and empty dims
+ZERO_D = {
+    "sum": lambda t, d: t.sum(d), "mean": lambda t, d: t.mean(d),
+    "prod": lambda t, d: t.prod(d), "amax": lambda t, d: t.amax(d),
+    "amin": lambda t, d: t.amin(d), "logsumexp": lambda t, d: t.logsumexp(d),
+    "var": lambda t, d: t.var(d), "std": lambda t, d: t.std(d),
+    "var0": lambda t, d: t.var(d, unbiased=False), "std0": lambda t, d: t.std(d, unbiased=False),
+    "max": lambda t, d: t.max(d)[0], "min": lambda t, d: t.min(d).values,
+    "cumsum": lambda t, d: t.cumsum(d), "cumprod": lambda t, d: t.cumprod(d),
+    "softmax": lambda t, d: t.softmax(d), "log_softmax": lambda t, d: t.log_softmax(d),
+    "norm": lambda t, d: t.norm(dim=d),
+}
+
+
+@requires_torch
+@pytest.mark.parametrize("dim", [0, -1])
+@pytest.mark.parametrize("name", list(ZERO_D))
+def test_zero_dim_tensors_accept_dim_0_and_minus_1_like_torch(name, dim):
+    x = np.array(1.7)
+    check_op(lambda t: ZERO_D[name](t, dim), inputs=[x], gradcheck=name not in ("var", "std"))
+
+
+@requires_torch
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+@pytest.mark.parametrize("dim", [0, -1])
+def test_zero_dim_argmax_like_torch(name, dim):
+    assert getattr(tg.tensor(1.5), name)(dim).tolist() == getattr(torch.tensor(1.5), name)(dim)
+    with pytest.raises(IndexError, match=rf"{name}: dim 1 is out of range"):
+        getattr(tg.tensor(1.5), name)(1)
+
+
+EMPTY = {
+    "sum": lambda t: t.sum(1), "mean": lambda t: t.mean(1), "prod": lambda t: t.prod(1),
+    "logsumexp": lambda t: t.logsumexp(1), "var": lambda t: t.var(1), "std": lambda t: t.std(1),
+    "norm": lambda t: t.norm(dim=1), "cumsum": lambda t: t.cumsum(1),
+    "sum_all": lambda t: t.sum(), "mean_all": lambda t: t.mean(),
+}
+
+
+@requires_torch
+@pytest.mark.parametrize("name", list(EMPTY))
+def test_reductions_over_an_empty_dim_follow_torch(name):
+    # logsumexp -> -inf, sum -> 0, prod -> 1, mean/var/std -> nan, as PyTorch
+    x = np.zeros((3, 0))
+    ours = tg.tensor(x, requires_grad=True)
+    ref = torch.from_numpy(x).requires_grad_()
+    y, ty = EMPTY[name](ours), EMPTY[name](ref)
+    assert y.shape == tuple(ty.shape)
+    np.testing.assert_array_equal(y.numpy(), ty.detach().numpy())
+    y.sum().backward()
+    ty.sum().backward()
+    assert ours.grad.shape == (3, 0)
+
+
+@requires_torch
+@pytest.mark.parametrize("name", ["amax", "amin", "max", "min", "argmax", "argmin"])
+def test_extremes_over_an_empty_dim_raise_like_torch(name):
+    with pytest.raises((RuntimeError, IndexError)):
+        getattr(torch.zeros(3, 0), name)(1)
+    with pytest.raises(RuntimeError, match=rf"{name}: cannot reduce over an empty dimension"):
+        getattr(tg.zeros(3, 0), name)(1)
+
+
+@requires_torch
+@pytest.mark.filterwarnings("ignore::UserWarning")  # torch warns about dof <= 0
+@pytest.mark.parametrize("name", ["var", "std"])
+@pytest.mark.parametrize("correction", [0, 1, 2])
+def test_var_std_without_degrees_of_freedom_give_nan_like_torch(name, correction):
+    # one element with Bessel's correction: NaN forward and backward, not ZeroDivisionError
+    x = np.array([2.0])
+    ours = tg.tensor(x, requires_grad=True)
+    ref = torch.from_numpy(x).requires_grad_()
+    y = getattr(ours, name)(correction=correction)
+    ty = getattr(ref, name)(correction=correction)
+    np.testing.assert_array_equal(y.numpy(), ty.detach().numpy())
+    y.backward()
+    ty.backward()
+    np.testing.assert_array_equal(ours.grad.numpy(), ref.grad.numpy())

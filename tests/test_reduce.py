@@ -51,8 +51,9 @@ def test_max_min_along_dim_route_to_first_extreme_like_torch(name, dim):
     x[:, 2] = 1.0  # a column of ties
     ours = tg.tensor(x, requires_grad=True)
     ref = torch.from_numpy(x).requires_grad_()
-    y = getattr(ours, name)(dim)
-    r = getattr(ref, name)(dim).values
+    y, i = getattr(ours, name)(dim)
+    r, ri = getattr(ref, name)(dim)
+    assert i.dtype == tg.int64 and not i.requires_grad and i.tolist() == ri.tolist()
     g = rand(*r.shape, seed=3)
     y.backward(tg.tensor(g))
     r.backward(torch.from_numpy(g))
@@ -134,3 +135,132 @@ def test_reduction_dim_errors_name_op_and_shape():
         tg.ones(0, 2).max()
     with pytest.raises(TypeError, match="sum: dim must be an int, got float"):
         x.sum(1.5)
+
+
+# ---------------------------------------------------------------- prod with zeros, twice
+@pytest.mark.parametrize("values", [[1.5, 0.0, 3.0, -2.0], [0.0, 2.0, 0.0, 5.0],
+                                    [0.0, 0.0, 0.0, 2.0], [0.5, 2.0, 3.0, -1.5]],
+                         ids=["one-zero", "two-zeros", "three-zeros", "no-zero"])
+@pytest.mark.parametrize("dim", [None, 0, 1])
+def test_prod_second_derivative_with_zeros_by_gradgradcheck(values, dim):
+    x = tg.tensor(np.array(values).reshape(2, 2), requires_grad=True)
+    flat = tg.tensor(np.array(values), requires_grad=True)
+    fn = (lambda t: t.prod()) if dim is None else (lambda t: t.prod(dim, keepdim=dim == 1))
+    assert tg.gradgradcheck(fn, [x])
+    assert tg.gradgradcheck(lambda t: t.prod(), [flat])
+
+
+@requires_torch
+def test_prod_second_derivative_with_zeros_matches_torch():
+    x = np.array([[1.5, 0.0, 3.0, 2.0], [0.0, 2.0, 0.0, 5.0], [0.5, -1.0, 2.0, 3.0]])
+    w = rand(3, 4, seed=4)
+    ours = tg.tensor(x, requires_grad=True)
+    ref = torch.from_numpy(x).requires_grad_()
+    g, = tg.autograd.grad(ours.prod(1).sum(), ours, create_graph=True)
+    tgr, = torch.autograd.grad(ref.prod(1).sum(), ref, create_graph=True)
+    h, = tg.autograd.grad((g * tg.tensor(w)).sum(), ours)
+    th, = torch.autograd.grad((tgr * torch.from_numpy(w)).sum(), ref)
+    np.testing.assert_allclose(h.numpy(), th.numpy(), atol=1e-12)
+
+
+def test_prod_third_derivative_at_zeros_is_refused_not_wrong():
+    x = tg.tensor([1.5, 0.0, 3.0], dtype=tg.float64, requires_grad=True)
+    g, = tg.autograd.grad(x.prod(), x, create_graph=True)
+    h, = tg.autograd.grad(g.sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="third derivative of prod"):
+        tg.autograd.grad(h.sum(), x)
+
+
+# ---------------------------------------------------------------- max/min named tuples
+@requires_torch
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_min_with_dim_return_torch_named_tuple(name, keepdim):
+    x = rand(3, 4)
+    ours = getattr(tg.tensor(x), name)(1, keepdim=keepdim)
+    ref = getattr(torch.from_numpy(x), name)(1, keepdim=keepdim)
+    assert isinstance(ours, tuple) and len(ours) == 2
+    values, indices = ours
+    assert values is ours.values and indices is ours.indices and ours[1] is indices
+    assert indices.dtype == tg.int64 and indices.tolist() == ref.indices.tolist()
+    np.testing.assert_array_equal(values.numpy(), ref.values.numpy())
+    _, pred = getattr(tg, name)(tg.tensor(x), 1)  # the classic accuracy line
+    assert pred.tolist() == ref.indices.reshape(-1).tolist() or keepdim
+
+
+@requires_torch
+@pytest.mark.parametrize("name,pair", [("max", "maximum"), ("min", "minimum")])
+def test_max_min_of_two_tensors_is_the_elementwise_extreme(name, pair):
+    a, b = rand(3, 4), rand(4, seed=1)
+    check_op(lambda s, t: getattr(tg, name)(s, t), lambda s, t: getattr(torch, name)(s, t),
+             inputs=[a, b])
+    np.testing.assert_array_equal(getattr(tg, name)(tg.tensor(a), tg.tensor(b)).numpy(),
+                                  getattr(tg, pair)(tg.tensor(a), tg.tensor(b)).numpy())
+
+
+def test_max_without_dim_is_one_tensor_and_keepdim_needs_a_dim():
+    y = tg.tensor([[1.0, 3.0], [2.0, 0.0]]).max()
+    assert isinstance(y, tg.Tensor) and y.item() == 3.0
+    with pytest.raises(TypeError, match="max: keepdim=True needs a dim"):
+        tg.ones(2).max(keepdim=True)
+
+
+# ---------------------------------------------------------------- cumsum, cumprod, norm
+@requires_torch
+@pytest.mark.parametrize("dim", [0, 1, -1])
+@pytest.mark.parametrize("name", ["cumsum", "cumprod"])
+def test_cumulative_ops_match_torch(name, dim):
+    check_op(lambda t: getattr(t, name)(dim), inputs=[rand(3, 4, 2)])
+
+
+@requires_torch
+@pytest.mark.parametrize("dim", [0, 1])
+def test_cumprod_gradient_is_exact_with_zeros(dim):
+    x = rand(4, 5, seed=2)
+    x[0, 1] = x[2, 0] = x[2, 3] = x[3, 4] = 0.0
+    check_op(lambda t: t.cumprod(dim), inputs=[x], gradcheck=False)
+    assert tg.gradcheck(lambda t: t.cumprod(dim), [tg.tensor(x, requires_grad=True)])
+
+
+def test_cumsum_of_integers_is_int64_like_torch():
+    assert tg.tensor([1, 2, 3], dtype=tg.int32).cumsum(0).dtype == tg.int64
+    assert tg.tensor([1.0, 2.0]).cumsum(0, dtype=tg.float64).dtype == tg.float64
+
+
+NORMS = ["fro", 2, 1, float("inf"), float("-inf"), 3, 1.5, 0.5]
+
+
+@requires_torch
+@pytest.mark.parametrize("dim,keepdim", [(None, False), (1, False), ((0, 1), True), (-1, True)])
+@pytest.mark.parametrize("p", NORMS, ids=str)
+def test_norm_matches_torch_including_zero_rows(p, dim, keepdim):
+    x = rand(3, 4, seed=5)
+    x[1] = 0.0  # a zero row: torch's gradient is 0 there, not NaN
+    x[2, 1] = 0.0
+    x[0, 2] = -x[0, 0]  # a tie in |x| for the inf norms
+    check_op(lambda t: tg.norm(t, p, dim, keepdim), lambda t: torch.norm(t, p, dim, keepdim),
+             inputs=[x], gradcheck=False)
+    if p not in (float("inf"), float("-inf")):  # |x| ties are kinks for finite differences
+        y = rand(3, 4, seed=6)
+        check_op(lambda t: t.norm(p, dim, keepdim), inputs=[y])
+
+
+@requires_torch
+def test_norm_zero_counts_non_zeros():
+    x = np.array([[1.0, 0.0, 2.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(tg.tensor(x).norm(0, dim=1).numpy(),
+                                  torch.from_numpy(x).norm(0, dim=1).numpy())
+
+
+# ---------------------------------------------------------------- isclose, allclose
+@requires_torch
+@pytest.mark.parametrize("equal_nan", [False, True])
+def test_isclose_allclose_match_torch(equal_nan):
+    a = np.array([1.0, 2.0, np.nan, np.inf, 0.0, 1e-9])
+    b = np.array([1.0 + 1e-6, 2.1, np.nan, np.inf, 1e-9, 0.0])
+    ours = tg.isclose(tg.tensor(a), tg.tensor(b), equal_nan=equal_nan)
+    ref = torch.isclose(torch.from_numpy(a), torch.from_numpy(b), equal_nan=equal_nan)
+    assert ours.dtype == tg.bool and ours.tolist() == ref.tolist()
+    assert tg.allclose(tg.tensor(a[:2]), tg.tensor(a[:2]) + 1e-9) is True
+    assert tg.tensor(a).allclose(tg.tensor(b), equal_nan=equal_nan) == \
+        torch.from_numpy(a).allclose(torch.from_numpy(b), equal_nan=equal_nan)

@@ -99,9 +99,6 @@ def test_train_eval_clip_and_checkpoint_resume_match_torch(tmp_path):
     assert opt2.param_groups[0]["lr"] == pytest.approx(topt.param_groups[0]["lr"])
 
 
-@pytest.mark.xfail(strict=True, reason="Tensor.max(dim) returns only the values until the "
-                   "core rework makes it return (values, indices) as torch; remove this mark "
-                   "when it does (strict: an unexpected pass fails the suite)")
 def test_accuracy_with_max_dim_matches_torch():
     ours, ref, (dl, tdl) = _setup()
 

@@ -27,7 +27,7 @@ from .ops.reduce import (amax, amin, argmax, argmin, logsumexp, max, mean, min, 
                          var)
 from .ops.shape import (broadcast_to, cat, chunk, contiguous, expand, flatten, flip, permute,
                         reshape, split, squeeze, stack, transpose, unsqueeze)
-from . import cuda  # noqa: E402
+from . import cuda
 from .serialization import load, save
 
 __version__ = "0.1.0"
@@ -44,3 +44,11 @@ from .ops.sorting import argsort, sort, topk  # noqa: E402
 
 # --- nnlib ---
 from . import backends, utils  # noqa: F401  (tg.backends.cudnn, tg.utils.data)
+
+# --- numerics ---
+from .ops.arithmetic import allclose, isclose
+from .ops.cumulative import cumprod, cumsum
+from .ops.elementwise import (ceil, expm1, floor, log1p, reciprocal, round, rsqrt,
+                              square, trunc)
+from .ops.norm import norm
+from .functional.activation import log_softmax, softmax

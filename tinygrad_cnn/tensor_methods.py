@@ -262,3 +262,40 @@ class TensorMethods:
     def repeat_interleave(self, repeats, dim=None, *, output_size=None):
         from .ops import repeat
         return repeat.repeat_interleave(self, repeats, dim, output_size=output_size)
+
+    # --- numerics ---
+    def softmax(self, dim, dtype=None):
+        from .functional.activation import softmax
+        return softmax(self, dim, dtype)
+
+    def log_softmax(self, dim, dtype=None):
+        from .functional.activation import log_softmax
+        return log_softmax(self, dim, dtype)
+
+    def cumsum(self, dim, *, dtype=None):
+        from .ops.cumulative import cumsum
+        return cumsum(self, dim, dtype=dtype)
+
+    def cumprod(self, dim, *, dtype=None):
+        from .ops.cumulative import cumprod
+        return cumprod(self, dim, dtype=dtype)
+
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        from .ops.norm import norm
+        return norm(self, p, dim, keepdim, dtype)
+
+    def square(self): return _ew.square(self)
+    def rsqrt(self): return _ew.rsqrt(self)
+    def reciprocal(self): return _ew.reciprocal(self)
+    def log1p(self): return _ew.log1p(self)
+    def expm1(self): return _ew.expm1(self)
+    def floor(self): return _ew.floor(self)
+    def ceil(self): return _ew.ceil(self)
+    def trunc(self): return _ew.trunc(self)
+    def round(self, decimals=0): return _ew.round(self, decimals)
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return _ar.isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return _ar.allclose(self, other, rtol, atol, equal_nan)

@@ -18,3 +18,11 @@ __all__ = ["group_norm", "instance_norm", "layer_norm", "conv1d", "conv2d", "con
            "tanh", "softmax", "log_softmax", "dropout", "dropout2d", "batch_norm",
            "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits"]
+
+# --- numerics ---
+from .activation import (hardsigmoid, hardswish, hardtanh, mish, relu6, silu,
+                         softplus)
+from .loss import one_hot
+
+__all__ += ["relu6", "hardtanh", "hardsigmoid", "hardswish", "silu", "mish", "softplus",
+            "one_hot"]

@@ -5,9 +5,12 @@ cross_entropy is log_softmax followed by nll_loss (class indices) or a weighted 
 """
 from __future__ import annotations
 
-from ..errors import OpTypeError, OpValueError
+from .. import dtypes
+from ..errors import OpRuntimeError, OpTypeError, OpValueError
+from ..ops import activation as _act
 from ..ops import elementwise as _ew
-from .activation import log_softmax
+from ..ops.loss import binary_cross_entropy_op, binary_cross_entropy_with_logits_op
+from .activation import log_softmax, tensor_arg
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -23,13 +26,14 @@ def _reduce(op, loss, reduction):
 
 
 def _same_shape(op, input, target):
+    tensor_arg(op, input)
+    tensor_arg(op, target, "target")
     if input.shape != target.shape:
         raise OpValueError(f"{op}: target shape {target.shape} must match input shape "
                            f"{input.shape}")
 
 
 def _check_weight(op, input, weight):
-    from ..errors import OpRuntimeError
     if weight is not None:
         c = input.shape[0 if input.ndim == 1 else 1]
         if weight.shape != (c,):
@@ -49,13 +53,15 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     unbatched), target (n, *d) integers in [0, c) or ignore_index."""
     from ..tensor import Tensor
     op = "nll_loss"
+    tensor_arg(op, input)
     if not isinstance(target, Tensor):
         target = Tensor(target, device=input.device)
     if target.dtype.kind not in "iu":
         raise OpTypeError(f"{op}: target must hold class indices (an integer tensor), got "
                           f"{target.dtype}")
     _check_weight(op, input, weight)
-    if input.ndim == 1:
+    unbatched = input.ndim == 1
+    if unbatched:
         input, target = input.unsqueeze(0), target.reshape(1)
     if input.ndim < 2 or target.shape != (input.shape[0],) + input.shape[2:]:
         raise OpValueError(f"{op}: expected input (n, c, *d) and target (n, *d), got input "
@@ -78,7 +84,9 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     loss = -picked * wt
     if reduction == "mean":
         return loss.sum() / wt.sum()
-    return _reduce(op, loss, reduction)
+    loss = _reduce(op, loss, reduction)
+    # unbatched (c,) input: one loss of shape (), as PyTorch (not the (1,) of the batch of 1)
+    return loss.reshape(()) if unbatched and reduction == "none" else loss
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
@@ -87,6 +95,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     input's shape, the cross-entropy against class probabilities."""
     from ..tensor import Tensor
     op = "cross_entropy"
+    tensor_arg(op, input)
     if not 0.0 <= label_smoothing <= 1.0:
         raise OpValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
     _check_weight(op, input, weight)
@@ -138,13 +147,16 @@ def l1_loss(input, target, reduction="mean"):
 
 
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
-    """-(t·log(x) + (1-t)·log(1-x)) with the logs clamped at -100, as PyTorch."""
+    """-(t·log(x) + (1-t)·log(1-x)) with the logs clamped at -100, as PyTorch; x, t (…).
+
+    The gradient is PyTorch's ``(x - t) / max(x (1 - x), 1e-12)``: finite at x = 0 or 1
+    (which float32 ``sigmoid`` reaches for |logits| > ~17).
+    """
     _same_shape("binary_cross_entropy", input, target)
     if ((input.array < 0) | (input.array > 1)).any():
         raise OpValueError("binary_cross_entropy: input values must lie in [0, 1] "
                            "(probabilities); use binary_cross_entropy_with_logits for logits")
-    loss = -(target * _ew.log(input).clamp(min=-100.0)
-             + (1 - target) * _ew.log(1 - input).clamp(min=-100.0))
+    loss = binary_cross_entropy_op(input, target)
     if weight is not None:
         loss = loss * weight
     return _reduce("binary_cross_entropy", loss, reduction)
@@ -152,14 +164,55 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
                                      pos_weight=None):
-    """Sigmoid + binary cross-entropy in one stable expression."""
+    """Sigmoid + binary cross-entropy in one stable expression; x, t (…).
+
+    ``loss = (1 - t) x + (1 + (pos_weight - 1) t) softplus(-x)``, so the gradient is
+    ``sigmoid(x) - t`` (scaled by pos_weight on positives) everywhere, 0.5 - t at x = 0.
+    ``weight`` broadcasts over the loss, ``pos_weight`` over the classes (last dim).
+    """
     _same_shape("binary_cross_entropy_with_logits", input, target)
-    # log(1 + exp(-|x|)) + max(-x, 0) = -log(sigmoid(x)), without overflow
-    log_sig_neg = _ew.log(_ew.exp(-_ew.abs(input)) + 1) + _ew.relu(-input)
-    if pos_weight is None:
-        loss = (1 - target) * input + log_sig_neg
-    else:
-        loss = (1 - target) * input + (1 + (pos_weight - 1) * target) * log_sig_neg
+    for name, v in (("weight", weight), ("pos_weight", pos_weight)):
+        if v is not None:
+            tensor_arg("binary_cross_entropy_with_logits", v, name)
+    if pos_weight is None:  # one op: no subgradient of abs/relu leaks in at x = 0
+        loss = binary_cross_entropy_with_logits_op(input, target)
+    else:  # softplus(-x) = -log(sigmoid(x)), also one op with gradient -sigmoid(-x)
+        loss = ((1 - target) * input
+                + (1 + (pos_weight - 1) * target) * _act.softplus(-input))
     if weight is not None:
         loss = loss * weight
     return _reduce("binary_cross_entropy_with_logits", loss, reduction)
+
+
+def one_hot(tensor, num_classes=-1):
+    """Class indices (…) int64 -> one-hot (…, num_classes) int64, as ``F.one_hot``.
+
+    ``num_classes=-1`` takes ``max + 1``. The result is a constant (integer, no graph).
+    """
+    import operator
+    from ..tensor import Tensor
+    op = "one_hot"
+    tensor_arg(op, tensor)
+    if tensor.dtype.kind not in "iu":
+        raise OpTypeError(f"F.{op}: one_hot is only applicable to index tensors (integer), "
+                          f"got {tensor.dtype}")
+    try:
+        c = operator.index(num_classes)
+    except TypeError:
+        raise OpTypeError(f"F.{op}: num_classes must be an int, got {num_classes!r}") from None
+    t = tensor.array
+    xp = tensor.xp
+    if t.size == 0 and c == -1:
+        raise OpRuntimeError(f"F.{op}: can not infer the total number of classes from an "
+                             f"empty tensor (shape {tensor.shape}); give num_classes")
+    lo = int(t.min()) if t.size else 0
+    hi = int(t.max()) if t.size else -1
+    if lo < 0:
+        raise OpRuntimeError(f"F.{op}: class values must be non-negative, got {lo}")
+    if c == -1:
+        c = hi + 1
+    elif c < 0 or hi >= c:
+        raise OpRuntimeError(f"F.{op}: class values must be smaller than num_classes={c}, got "
+                             f"values up to {hi}")
+    out = (t[..., None] == xp.arange(c)).astype(dtypes.int64)
+    return Tensor._make(out)

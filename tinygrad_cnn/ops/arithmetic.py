@@ -7,11 +7,15 @@ from __future__ import annotations
 
 from .. import tensor as _tensor  # the module: Tensor is looked up at call time (import cycle)
 
-from ..errors import OpTypeError
+from ..errors import OpRuntimeError, OpTypeError, OpValueError
 from .op_registry import const as _const, register
 
 
-
+def _check_integer_divisor(op, x0, x1):
+    """Integer division by zero has no value to return: PyTorch raises, and so do we."""
+    if x1.dtype.kind in "iub" and not x1.array.all():
+        raise OpRuntimeError(f"{op}: ZeroDivisionError: integer division by zero (dividend "
+                             f"shape {x0.shape}, divisor shape {x1.shape}, dtype {x1.dtype})")
 
 @register("add", rule="gx0 = gy; gx1 = gy", promote=True, saves=())
 def add(x0, x1):
@@ -58,8 +62,6 @@ def div(x0, x1):
 
 @register("div", rule="gx0 = gy / x1; gx1 = -gy * x0 / x1**2", promote=True, saves=("x1", "x0 for gx1"))
 def _div(x0, x1):
-    xp = x0.xp
-
     def backward(gy):
         gx0 = gy / x1
         return (gx0 if x0.requires_grad else None,
@@ -74,6 +76,7 @@ def _div(x0, x1):
 def floor_divide(x0, x1):
     """``x0 // x1`` rounding toward minus infinity (as Python and PyTorch)."""
     xp = x0.xp
+    _check_integer_divisor("floor_divide", x0, x1)
     with x0.backend.quiet_fp():
         return xp.floor_divide(x0.array, x1.array), None
 
@@ -82,6 +85,7 @@ def floor_divide(x0, x1):
 def remainder(x0, x1):
     """``x0 % x1`` with the sign of the divisor (Python's and PyTorch's convention)."""
     xp = x0.xp
+    _check_integer_divisor("remainder", x0, x1)
 
     def backward(gy):
         q = _const(xp.floor_divide(x0.array, x1.array))
@@ -154,3 +158,22 @@ lt = _comparison("lt", "less")
 le = _comparison("le", "less_equal")
 gt = _comparison("gt", "greater")
 ge = _comparison("ge", "greater_equal")
+
+
+@register("isclose", rule="not differentiable (bool result)", promote=True,
+          differentiable=False, saves=())
+def _isclose(x0, x1, *, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return x0.xp.isclose(x0.array, x1.array, rtol=rtol, atol=atol, equal_nan=equal_nan), None
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """``|input - other| <= atol + rtol * |other|`` elementwise (a bool tensor), as PyTorch."""
+    for name, v in (("rtol", rtol), ("atol", atol)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+            raise OpValueError(f"isclose: {name} must be a non-negative number, got {v!r}")
+    return _isclose(input, other, rtol=float(rtol), atol=float(atol), equal_nan=bool(equal_nan))
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """True when every element of ``input`` is close to ``other`` (see ``isclose``)."""
+    return bool(isclose(input, other, rtol, atol, equal_nan).array.all())

@@ -6,6 +6,8 @@ connected to the graph, so the rule stays differentiable without a reference cyc
 """
 from __future__ import annotations
 
+import operator
+
 from .. import tensor as _tensor  # the module: Tensor is looked up at call time (import cycle)
 
 from .. import dtypes
@@ -40,10 +42,76 @@ def abs(x):
     return x.xp.abs(x.array), backward
 
 
-@register("sign", rule="gx = 0", differentiable=False, saves=())
+def _zero_grad(gy):
+    # zeros, not gy * 0: an inf or NaN upstream gradient must not turn into NaN
+    return _const(gy.xp.zeros(gy.shape, dtype=gy.dtype))
+
+
+@register("sign", rule="gx = 0", saves=())
 def sign(x):
-    """-1, 0 or 1 elementwise (not differentiable: its derivative is zero almost everywhere)."""
-    return x.xp.sign(x.array), None
+    """-1, 0 or 1 elementwise; its gradient is zero (PyTorch's convention, also at 0)."""
+    return x.xp.sign(x.array), _zero_grad
+
+
+def _rounding(name, fn):
+    @register(name, rule="gx = 0", saves=())
+    def op(x):
+        # integer tensors are already whole: PyTorch returns them unchanged (a copy)
+        y = x.array.copy() if x.dtype.kind in "iub" else getattr(x.xp, fn)(x.array)
+        return y, _zero_grad
+
+    op.__doc__ = f"``{name}(x)`` elementwise; the gradient is zero, as in PyTorch."
+    return op
+
+
+floor = _rounding("floor", "floor")
+ceil = _rounding("ceil", "ceil")
+trunc = _rounding("trunc", "trunc")
+_round = _rounding("round", "rint")  # half to even, as PyTorch
+
+
+def round(x, decimals=0):
+    """Round half to even (to ``decimals`` places), as ``torch.round``; zero gradient."""
+    try:
+        decimals = operator.index(decimals)
+    except TypeError:
+        raise OpTypeError(f"round: decimals must be an int, got {decimals!r}") from None
+    if decimals == 0:
+        return _round(x)
+    scale = 10.0 ** decimals
+    return _round(x * scale) / scale
+
+
+@register("log1p", rule="gx = gy / (1 + x)", saves=("x",))
+def log1p(x):
+    """``log(1 + x)``, accurate for small ``x``."""
+    with x.backend.quiet_fp():
+        return x.xp.log1p(_float_input("log1p", x)), lambda gy: gy / (x + 1)
+
+
+@register("expm1", rule="gx = gy * (y + 1)", saves_output=True, saves=())
+def expm1(x):
+    """``exp(x) - 1``, accurate for small ``x``."""
+    return x.xp.expm1(_float_input("expm1", x)), lambda gy, y: gy * (y + 1)
+
+
+@register("reciprocal", rule="gx = -gy * y**2", saves_output=True, saves=())
+def reciprocal(x):
+    """``1 / x`` (integer input gives the default float dtype, as PyTorch)."""
+    with x.backend.quiet_fp():
+        return 1 / _float_input("reciprocal", x), lambda gy, y: -gy * y * y
+
+
+@register("rsqrt", rule="gx = -gy * y**3 / 2", saves_output=True, saves=())
+def rsqrt(x):
+    """``1 / sqrt(x)``."""
+    with x.backend.quiet_fp():
+        return 1 / x.xp.sqrt(_float_input("rsqrt", x)), lambda gy, y: gy * y * y * y * -0.5
+
+
+def square(x):
+    """``x * x``."""
+    return x * x
 
 
 @register("exp", rule="gx = gy * y", saves=("y",))
@@ -199,5 +267,6 @@ def _where(x0, x1, condition):
     return xp.where(c, x0.array, x1.array), backward
 
 
-__all__ = ["neg", "abs", "sign", "exp", "log", "erf", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu",
-           "clamp", "where", "check_float"]
+__all__ = ["neg", "abs", "sign", "exp", "log", "erf", "sqrt", "sin", "cos", "tanh", "sigmoid",
+           "relu", "clamp", "where", "check_float", "floor", "ceil", "trunc", "round", "log1p",
+           "expm1", "reciprocal", "rsqrt", "square"]

@@ -7,6 +7,7 @@ broadcast it back over ``x``.
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 from .. import dtypes
 from ..errors import OpRuntimeError, OpTypeError
@@ -14,6 +15,13 @@ from .checks import canonical_dim, canonical_dims, check_float
 from .op_registry import const as _const, register
 
 
+
+
+def _dims(op, dim, x):
+    """``dim`` as the sorted tuple of reduced dims; a 0-d tensor accepts 0 and -1 (PyTorch)
+    and reduces over nothing (its one element)."""
+    dims = canonical_dims(op, dim, x.ndim, x.shape)
+    return () if x.ndim == 0 else dims
 
 
 def _kept_shape(shape, dims):
@@ -49,62 +57,24 @@ def _sum(x, *, dims, keepdim):
 
 def sum(x, dim=None, keepdim=False):
     """Sum over ``dim``. ``(…)`` -> reduced shape."""
-    return _sum(x, dims=canonical_dims("sum", dim, x.ndim, x.shape), keepdim=keepdim)
+    return _sum(x, dims=_dims("sum", dim, x), keepdim=keepdim)
 
 
 @register("mean", rule="gx = expand(gy) / n", saves=())
 def _mean(x, *, dims, keepdim):
     n = _count(x.shape, dims)
-    return x.array.mean(axis=dims, keepdims=keepdim), \
-        lambda gy: _grad_like_x(gy, x, dims, keepdim) / n
+    if n == 0:  # the mean of nothing is NaN (PyTorch), without NumPy's warning
+        with x.backend.quiet_fp():
+            y = x.array.sum(axis=dims, keepdims=keepdim) / x.xp.asarray(0, dtype=x.dtype)
+    else:
+        y = x.array.mean(axis=dims, keepdims=keepdim)
+    return y, lambda gy: _grad_like_x(gy, x, dims, keepdim) / (n if n else math.nan)
 
 
 def mean(x, dim=None, keepdim=False):
     """Mean over ``dim`` (floating tensors only, as PyTorch)."""
     check_float("mean", x)
-    return _mean(x, dims=canonical_dims("mean", dim, x.ndim, x.shape), keepdim=keepdim)
-
-
-@register("prod", rule="gx = expand(gy) * (product of the other elements)", saves=("x",))
-def _prod(x, *, dims, keepdim):
-    xp = x.xp
-
-    def backward(gy):
-        g = _grad_like_x(gy, x, dims, keepdim)
-        if not (x.array == 0).any():
-            y = _prod(x, dims=dims, keepdim=True)
-            return g * y / x
-        return g * _prod_others(x, dims=dims)
-
-    return xp.prod(x.array, axis=dims, keepdims=keepdim), backward
-
-
-@register("prod_others", rule="double backward not implemented when x has zeros", saves=("x",))
-def _prod_others(x, *, dims):
-    """Product of all other elements of each reduced group (exact with zeros)."""
-    xp = x.xp
-    # move the reduced dims last and flatten them, then use exclusive cumulative products
-    keep = [d for d in range(x.ndim) if d not in dims]
-    perm = keep + list(dims)
-    a = xp.transpose(x.array, perm)
-    flat = a.reshape(a.shape[:len(keep)] + (-1,))
-    ones = xp.ones(flat.shape[:-1] + (1,), dtype=flat.dtype)
-    left = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
-    right = xp.cumprod(xp.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
-    out = (left * right).reshape(a.shape)
-    inv = [perm.index(i) for i in range(x.ndim)]
-
-    def backward(gy):
-        raise OpRuntimeError("prod: the second derivative of prod is not implemented for "
-                             f"inputs containing zeros (shape {x.shape})")
-
-    return xp.transpose(out, inv), backward
-
-
-def prod(x, dim=None, keepdim=False):
-    """Product over ``dim`` (one int or None, as PyTorch)."""
-    dims = canonical_dims("prod", dim, x.ndim, x.shape)
-    return _prod(x, dims=dims, keepdim=keepdim)
+    return _mean(x, dims=_dims("mean", dim, x), keepdim=keepdim)
 
 
 # ---------------------------------------------------------------- var, std, logsumexp
@@ -116,17 +86,24 @@ def _correction(op, unbiased, correction):
     return correction
 
 
-@register("var", rule="gx = expand(gy) * 2 (x - mean(x)) / (n - correction)", saves=("x",))
+def _dof(x, dims, correction):
+    """``max(n - correction, 0)``: no degrees of freedom left gives inf/NaN, as PyTorch."""
+    n = _count(x.shape, dims)
+    return n - correction if n > correction else 0
+
+
+@register("var", rule="gx = expand(gy) * 2 (x - mean(x)) / max(n - correction, 0)", saves=("x",))
 def _var(x, *, dims, correction, keepdim):
     xp = x.xp
-    n = _count(x.shape, dims)
-    d = x.array - x.array.mean(axis=dims, keepdims=True)
+    dof = _dof(x, dims, correction)
     with x.backend.quiet_fp():
-        y = (d * d).sum(axis=dims, keepdims=keepdim) / (n - correction if n > correction else 0)
+        d = x.array - _mean.forward(x, dims=dims, keepdim=True)[0]
+        y = (d * d).sum(axis=dims, keepdims=keepdim) / xp.asarray(dof, dtype=x.dtype)
 
     def backward(gy):
         centred = x - _mean(x, dims=dims, keepdim=True)
-        return _grad_like_x(gy, x, dims, keepdim) * centred * (2.0 / (n - correction))
+        scale = 2.0 / dof if dof else math.inf  # 0/0 -> NaN as PyTorch, not ZeroDivisionError
+        return _grad_like_x(gy, x, dims, keepdim) * centred * scale
 
     return xp.asarray(y, dtype=x.dtype), backward
 
@@ -134,7 +111,7 @@ def _var(x, *, dims, correction, keepdim):
 def var(x, dim=None, unbiased=True, keepdim=False, *, correction=None):
     """Variance over ``dim`` with Bessel's correction by default (``unbiased=True``)."""
     check_float("var", x)
-    dims = canonical_dims("var", dim, x.ndim, x.shape)
+    dims = _dims("var", dim, x)
     return _var(x, dims=dims, correction=_correction("var", unbiased, correction),
                 keepdim=keepdim)
 
@@ -143,13 +120,18 @@ def var(x, dim=None, unbiased=True, keepdim=False, *, correction=None):
           saves_output=True, saves=("x",))
 def _std(x, *, dims, correction, keepdim):
     xp = x.xp
-    n = _count(x.shape, dims)
+    dof = _dof(x, dims, correction)
     v, _ = _var.forward(x, dims=dims, correction=correction, keepdim=keepdim)
 
     def backward(gy, y):
         from .elementwise import where
         centred = x - _mean(x, dims=dims, keepdim=True)
-        scale = where(_const(y.array == 0), 0.0, gy / (y * (n - correction)))
+        if not dof:  # no degrees of freedom: NaN, as PyTorch
+            return _grad_like_x(gy, x, dims, keepdim) * centred * math.inf
+        # y == 0 (all equal): the subgradient 0, as PyTorch; a safe denominator keeps
+        # the unused branch of where finite so higher derivatives stay finite too
+        zero = _const(y.array == 0)
+        scale = where(zero, 0.0, gy / (where(zero, 1.0, y) * dof))
         return _grad_like_x(scale, x, dims, keepdim) * centred
 
     return xp.sqrt(v), backward
@@ -158,7 +140,7 @@ def _std(x, *, dims, correction, keepdim):
 def std(x, dim=None, unbiased=True, keepdim=False, *, correction=None):
     """Standard deviation over ``dim`` (Bessel-corrected by default)."""
     check_float("std", x)
-    dims = canonical_dims("std", dim, x.ndim, x.shape)
+    dims = _dims("std", dim, x)
     return _std(x, dims=dims, correction=_correction("std", unbiased, correction),
                 keepdim=keepdim)
 
@@ -166,7 +148,9 @@ def std(x, dim=None, unbiased=True, keepdim=False, *, correction=None):
 @register("logsumexp", rule="gx = expand(gy) * exp(x - y)", saves_output=True, saves=("x",))
 def _logsumexp(x, *, dims, keepdim):
     xp = x.xp
-    m = x.array.max(axis=dims, keepdims=True) if x.size else xp.zeros(_kept_shape(x.shape, dims))
+    # an empty group has no max: shift it by 0 (its sum of exps is 0, so y = -inf)
+    m = (x.array.max(axis=dims, keepdims=True) if x.array.size else
+         xp.zeros(_kept_shape(x.shape, dims), dtype=x.dtype))
     m = xp.where(xp.isfinite(m), m, 0)  # all -inf (or inf) groups: shift by 0, not by inf
     with x.backend.quiet_fp():
         y = xp.log(xp.exp(x.array - m).sum(axis=dims, keepdims=True)) + m
@@ -187,7 +171,7 @@ def _reduced_shape(shape, dims):
 def logsumexp(x, dim, keepdim=False):
     """``log(sum(exp(x), dim))`` computed stably."""
     check_float("logsumexp", x)
-    return _logsumexp(x, dims=canonical_dims("logsumexp", dim, x.ndim, x.shape),
+    return _logsumexp(x, dims=_dims("logsumexp", dim, x),
                       keepdim=keepdim)
 
 
@@ -226,7 +210,7 @@ def amin(x, dim=(), keepdim=False):
 
 
 def _nonempty_dims(op, x, dim):
-    dims = canonical_dims(op, None if dim == () else dim, x.ndim, x.shape)
+    dims = _dims(op, None if dim == () else dim, x)
     _check_nonempty(op, x, dims)
     return dims
 
@@ -254,27 +238,46 @@ def _extreme_at_index(x, dim, keepdim, argfn):
     return (y if keepdim else xp.squeeze(y, axis=dim)), backward
 
 
-def max(x, dim=None, keepdim=False):
-    """Max of all elements, or along ``dim`` (returns the values; see ``argmax``).
+class return_types:
+    """PyTorch's named tuples: ``values`` and ``indices``, unpacking and ``[0]``/``[1]``."""
 
-    All-element max shares the gradient among ties; ``dim`` routes it to the first maximum.
-    """
+    max = namedtuple("max", ("values", "indices"))
+    min = namedtuple("min", ("values", "indices"))
+
+
+def _extreme(op, x, dim, keepdim, other_fn, all_fn, dim_fn, arg_fn):
+    from ..tensor import Tensor
+    if isinstance(dim, Tensor):  # tg.max(a, b): the elementwise maximum, as torch
+        if keepdim:
+            raise OpTypeError(f"{op}: keepdim is not an argument of the two-tensor {op}")
+        return other_fn(x, dim)
     if dim is None:
-        _check_nonempty("max", x, tuple(range(x.ndim)))
-        return _amax(x, dims=tuple(range(x.ndim)), keepdim=False)
-    d = canonical_dim("max", dim, x.ndim, x.shape)
-    _check_nonempty("max", x, (d,) if x.ndim else ())
-    return _max_dim(x, dim=d if x.ndim else None, keepdim=keepdim) if x.ndim else x.clone()
+        if keepdim:
+            raise OpTypeError(f"{op}: keepdim=True needs a dim (max over all elements returns "
+                              "one value)")
+        _check_nonempty(op, x, tuple(range(x.ndim)))
+        return all_fn(x, dims=tuple(range(x.ndim)), keepdim=False)
+    d = canonical_dim(op, dim, x.ndim, x.shape)
+    if x.ndim == 0:  # the lone element, at index 0
+        return getattr(return_types, op)(x.clone(), _const(x.xp.zeros((), dtype=dtypes.int64)))
+    _check_nonempty(op, x, (d,))
+    return getattr(return_types, op)(dim_fn(x, dim=d, keepdim=keepdim),
+                                     arg_fn(x, dim=d, keepdim=keepdim))
+
+
+def max(x, dim=None, keepdim=False):
+    """Max of all elements (a tensor; ties share the gradient), or along ``dim`` the named
+    tuple ``(values, indices)`` (the gradient goes to the first maximum), as PyTorch.
+    ``max(a, b)`` with a tensor ``b`` is ``maximum(a, b)``. (…) -> reduced shape."""
+    from .arithmetic import maximum
+    return _extreme("max", x, dim, keepdim, maximum, _amax, _max_dim, _argmax)
 
 
 def min(x, dim=None, keepdim=False):
-    """Min of all elements, or along ``dim`` (returns the values; see ``argmin``)."""
-    if dim is None:
-        _check_nonempty("min", x, tuple(range(x.ndim)))
-        return _amin(x, dims=tuple(range(x.ndim)), keepdim=False)
-    d = canonical_dim("min", dim, x.ndim, x.shape)
-    _check_nonempty("min", x, (d,) if x.ndim else ())
-    return _min_dim(x, dim=d if x.ndim else None, keepdim=keepdim) if x.ndim else x.clone()
+    """Min of all elements, or along ``dim`` the named tuple ``(values, indices)``;
+    ``min(a, b)`` with a tensor ``b`` is ``minimum(a, b)``."""
+    from .arithmetic import minimum
+    return _extreme("min", x, dim, keepdim, minimum, _amin, _min_dim, _argmin)
 
 
 @register("argmax", rule="not differentiable (integer result)", differentiable=False, saves=())
@@ -295,15 +298,25 @@ def _arg(x, dim, keepdim, fn):
     return fn(x.array, axis=dim, keepdims=keepdim).astype(dtypes.int64, copy=False)
 
 
+def _arg_dim(op, x, dim):
+    if dim is None:
+        return None
+    d = canonical_dim(op, dim, x.ndim, x.shape)  # 0-d: 0 or -1, then over the lone element
+    return None if x.ndim == 0 else d
+
+
 def argmax(x, dim=None, keepdim=False):
     """Index of the first maximum (of the flattened tensor when ``dim`` is None)."""
-    d = None if dim is None or x.ndim == 0 else canonical_dim("argmax", dim, x.ndim, x.shape)
+    d = _arg_dim("argmax", x, dim)
     _check_nonempty("argmax", x, tuple(range(x.ndim)) if d is None else (d,))
     return _argmax(x, dim=d, keepdim=keepdim)
 
 
 def argmin(x, dim=None, keepdim=False):
     """Index of the first minimum (of the flattened tensor when ``dim`` is None)."""
-    d = None if dim is None or x.ndim == 0 else canonical_dim("argmin", dim, x.ndim, x.shape)
+    d = _arg_dim("argmin", x, dim)
     _check_nonempty("argmin", x, tuple(range(x.ndim)) if d is None else (d,))
     return _argmin(x, dim=d, keepdim=keepdim)
+
+
+from .prod import prod  # noqa: F401  (prod lives apart: its exact-with-zeros rules)

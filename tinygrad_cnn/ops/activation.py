@@ -1,0 +1,64 @@
+"""Piecewise and smooth activations that are single ops (the rest compose in functional/).
+
+Kinks follow PyTorch's conventions exactly: ``hardtanh`` (and so ``relu6``) and
+``hardsigmoid`` pass the gradient only strictly inside their linear range, ``hardswish``
+has gradient 0 at ``x <= -3`` and 1 at ``x >= 3``. ``softplus`` is its own op so its
+gradient is ``sigmoid(x)`` everywhere, with no subgradient of ``abs``/``relu`` leaking in
+at 0 (it is the building block of the stable binary cross-entropy with logits).
+"""
+from __future__ import annotations
+
+from .elementwise import _float_input, sigmoid
+from .op_registry import const as _const
+from .op_registry import register
+
+
+@register("softplus", rule="gx = gy * sigmoid(x)", saves=("x",))
+def softplus(x):
+    """``log(1 + exp(x))`` without overflow: ``max(x, 0) + log1p(exp(-|x|))``."""
+    xp = x.xp
+    v = _float_input("softplus", x)
+    y = xp.maximum(v, 0) + xp.log1p(xp.exp(-xp.abs(v)))
+    return y.astype(v.dtype, copy=False), lambda gy: gy * sigmoid(x)
+
+
+@register("hardtanh", rule="gx = gy where min_val < x < max_val, else 0", saves=("x",))
+def hardtanh(x, *, min_val, max_val):
+    """``x`` clipped to ``[min_val, max_val]``; (…) -> (…)."""
+    xp = x.xp
+
+    def backward(gy):
+        inside = (x.array > min_val) & (x.array < max_val)
+        return gy * _const(inside.astype(gy.dtype))
+
+    y = xp.clip(x.array, xp.asarray(min_val, dtype=x.dtype), xp.asarray(max_val, dtype=x.dtype))
+    return y, backward
+
+
+@register("hardsigmoid", rule="gx = gy / 6 where -3 < x < 3, else 0", saves=("x",))
+def hardsigmoid(x):
+    """``clip(x / 6 + 1/2, 0, 1)``."""
+    xp = x.xp
+    v = _float_input("hardsigmoid", x)
+
+    def backward(gy):
+        inside = (x.array > -3) & (x.array < 3)
+        return gy * _const((inside / 6).astype(gy.dtype))
+
+    return xp.clip(v / 6 + 0.5, 0, 1).astype(v.dtype, copy=False), backward
+
+
+@register("hardswish", rule="gx = gy * (0 if x <= -3; x/3 + 1/2 if -3 < x < 3; 1 if x >= 3)", saves=("x",))
+def hardswish(x):
+    """``x * relu6(x + 3) / 6``."""
+    xp = x.xp
+    v = _float_input("hardswish", x)
+
+    def backward(gy):
+        a = x.array
+        mid = _const(((a > -3) & (a < 3)).astype(gy.dtype))
+        high = _const((a >= 3).astype(gy.dtype))
+        # written with x (not a constant slope) so the second derivative (1/3) is right
+        return gy * (mid * (x / 3 + 0.5) + high)
+
+    return (v * xp.clip(v + 3, 0, 6) / 6).astype(v.dtype, copy=False), backward
