@@ -1,0 +1,203 @@
+"""Depthwise convolution (one input channel per group, the MobileNet case) as tap sums.
+
+A grouped conv with ``cg == 1`` has ``g = c`` groups of one input channel and ``mult = f / c``
+filters each. Its im2col GEMM per group is a ``(mult, kp) @ (kp, m·o)`` product, far too
+thin for BLAS, so instead each of the three maps is a sum over the ``kp`` kernel taps of a
+whole-chunk elementwise product (no columns):
+
+    y[n, c, j, o]           = Σ_t w[c, j, t] · xpad[n, c, o·st + t·d]
+    gw[c, j, t]             = Σ_{n, o} gy[n, c, j, o] · xpad[n, c, o·st + t·d]
+    gxpad[n, c, o·st + t·d] += Σ_j w[c, j, t] · gy[n, c, j, o]
+
+Shapes: x (n, c, *s), w (c·mult, 1, *k), gy (n, c·mult, *o); filter ``c·mult + j`` reads
+channel c (PyTorch's order).
+
+Layout (:class:`PhaseGrid`): the padded input is split into its ``prod(st)`` stride phases
+(positions ≡ r mod st), each phase grid flattened as in ``conv_columns.GridLayout``. Tap t
+reads phase ``(t·d) mod st`` shifted by ``(t·d) // st``: a *contiguous* slice of ``q``
+values per (n, c), output positions counted on the phase grid's rows (the row ends are
+dropped). Each tap is then one long-vector multiply-add, whatever the stride. The weight
+gradient reads the tap views restricted to real outputs (a strided einsum), and the
+spread zeroes the row-end columns first, so a NaN/Inf reaches only what PyTorch's does.
+The batch is processed in chunks whose accumulator fits in cache (``CHUNK_BUDGET``).
+"""
+from __future__ import annotations
+
+from .cnn_args import out_size
+from .windows import prod, taps
+
+# Elements of one chunk's accumulator (256 K = 1 MB of float32): every tap passes over it,
+# so it should stay in L2. Measured on N8 C64 56² 3×3: 1.5× faster than the whole batch.
+CHUNK_BUDGET = 1 << 18
+
+
+def is_depthwise(c, cg, g):
+    """True when the conv with c input channels, cg per group and g groups is depthwise."""
+    return cg == 1 and g == c and c > 1
+
+
+class PhaseGrid:
+    """Per-chunk buffers (nph, m, c, size): the stride phases of the padded input, flat."""
+
+    def __init__(self, s, k, st, pad, d):
+        self.s, self.k, self.st, self.pad = tuple(s), tuple(k), tuple(st), tuple(pad)
+        self.o = tuple(out_size("conv", si, ki, sti, pb, pa, di)
+                       for si, ki, sti, (pb, pa), di in zip(s, k, st, pad, d))
+        P = [si + pb + pa for si, (pb, pa) in zip(s, pad)]
+        self.Q = tuple(-(-p // sti) for p, sti in zip(P, st))          # phase grid sizes
+        self.G = tuple(prod(self.Q[i + 1:]) for i in range(len(self.Q)))
+        self.q = self.o[0] * self.G[0]
+        self.row_shape = (self.o[0],) + self.Q[1:]
+        self.phases = taps(self.st)                                    # phase index tuples
+        self.tap_at = []                                               # (phase, offset) per tap
+        for tap in taps(k):
+            rs = tuple(t * dd % sti for t, dd, sti in zip(tap, d, st))
+            sh = tuple(t * dd // sti for t, dd, sti in zip(tap, d, st))
+            self.tap_at.append((self.phases.index(rs), sum(a * b for a, b in zip(sh, self.G))))
+        slack = max(off for _, off in self.tap_at) + self.q - prod(self.Q)
+        self.size = prod(self.Q) + max(slack, 0)
+
+    def _parts(self, r):
+        """Per dim: (x slice, phase-grid slice) of the x cells that fall in phase r."""
+        out = []
+        for ri, si, sti, (pb, _) in zip(r, self.s, self.st, self.pad):
+            j0 = (ri - pb) % sti
+            cnt = len(range(j0, si, sti))
+            p0 = (j0 + pb) // sti
+            out.append((slice(j0, si, sti), slice(p0, p0 + cnt)))
+        return out
+
+    def _phase_view(self, buf, ph):
+        m, c = buf.shape[1:3]
+        return buf[ph, :, :, :prod(self.Q)].reshape((m, c) + self.Q)
+
+    def fill(self, xp, x):
+        """The phase buffers of the chunk x (m, c, *s): zero padding around x."""
+        m, c = x.shape[:2]
+        buf = xp.zeros((len(self.phases), m, c, self.size), dtype=x.dtype)
+        lead = (slice(None), slice(None))
+        for ph, r in enumerate(self.phases):
+            parts = self._parts(r)
+            self._phase_view(buf, ph)[lead + tuple(p for _, p in parts)] = \
+                x[lead + tuple(xs for xs, _ in parts)]
+        return buf
+
+    def unfill(self, buf, z):
+        """Write the interior of the phase buffers back into z (m, c, *s): fill's adjoint
+        (each x cell lives in exactly one phase)."""
+        lead = (slice(None), slice(None))
+        for ph, r in enumerate(self.phases):
+            parts = self._parts(r)
+            z[lead + tuple(xs for xs, _ in parts)] = \
+                self._phase_view(buf, ph)[lead + tuple(p for _, p in parts)]
+        return z
+
+    def tap(self, buf, t):
+        """Tap t's contiguous (m, c, q) slice of the buffers."""
+        ph, off = self.tap_at[t]
+        return buf[ph, :, :, off:off + self.q]
+
+    def tap_real(self, xp, buf, t):
+        """Tap t's values at the real outputs only: a strided (m, c, *o) view."""
+        ph, off = self.tap_at[t]
+        base = buf[ph, :, :, off:]
+        item = buf.itemsize
+        return xp.lib.stride_tricks.as_strided(
+            base, shape=base.shape[:2] + self.o,
+            strides=base.strides[:2] + tuple(g * item for g in self.G))
+
+    def rows(self, a):
+        """``a`` (..., q) seen as (..., *row_shape)."""
+        return a.reshape(a.shape[:-1] + self.row_shape)
+
+    def real(self, a):
+        """The real outputs (..., *o) of ``a`` (..., q): the row ends dropped (a view)."""
+        r = self.rows(a)
+        nd = len(self.o)
+        return r[(Ellipsis,) + tuple(slice(0, oo) for oo in self.o)] if nd > 1 else r
+
+    def zero_junk(self, a):
+        """Zero, in place, the row-end columns of ``a`` (..., q) (contiguous)."""
+        r = self.rows(a)
+        nd = len(self.o)
+        for i in range(1, nd):
+            if self.o[i] < self.row_shape[i]:
+                r[(Ellipsis, slice(self.o[i], None)) + (slice(None),) * (nd - 1 - i)] = 0
+
+
+def _chunks(n, per_sample):
+    step = max(1, min(n, CHUNK_BUDGET // max(per_sample, 1)))
+    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
+
+
+def depthwise_forward(xp, x, w, st, pad, d):
+    """y (n, c·mult, *o) = x ⋆ w for a depthwise w (c·mult, 1, *k)."""
+    n, c = x.shape[:2]
+    mult = w.shape[0] // c
+    grid = PhaseGrid(x.shape[2:], w.shape[2:], st, pad, d)
+    dtype = xp.result_type(x.dtype, w.dtype)
+    wt = w.reshape(c, mult, -1, 1).astype(dtype, copy=False)        # (c, mult, kp, 1)
+    y = xp.empty((n, c, mult) + grid.o, dtype=dtype)
+    for part in _chunks(n, c * mult * grid.q):
+        buf = grid.fill(xp, x[part].astype(dtype, copy=False))[:, :, :, None]
+        m = buf.shape[1]
+        acc = xp.empty((m, c, mult, grid.q), dtype=dtype)
+        tmp = xp.empty_like(acc)
+        for t in range(len(grid.tap_at)):
+            ph, off = grid.tap_at[t]
+            view = buf[ph, :, :, :, off:off + grid.q]                  # (m, c, 1, q)
+            xp.multiply(view, wt[:, :, t], out=acc if t == 0 else tmp)
+            if t:
+                acc += tmp
+        y[part] = grid.real(acc)
+    return y.reshape((n, c * mult) + grid.o)
+
+
+def depthwise_weight(xp, x, gy, k, st, pad, d):
+    """gw (c·mult, 1, *k) = Σ_{n,o} gy · window(x), tap by tap (real outputs only)."""
+    n, c = x.shape[:2]
+    k = tuple(k)
+    mult = gy.shape[1] // c
+    grid = PhaseGrid(x.shape[2:], k, st, pad, d)
+    dtype = xp.result_type(x.dtype, gy.dtype)
+    gw = xp.zeros((c, mult, prod(k)), dtype=dtype)
+    spatial = "xyz"[:len(k)]
+    spec = f"mc{spatial},mcj{spatial}->cj"
+    for part in _chunks(n, c * mult * grid.q):
+        buf = grid.fill(xp, x[part].astype(dtype, copy=False))
+        g5 = gy[part].reshape((-1, c, mult) + grid.o).astype(dtype, copy=False)
+        for t in range(len(grid.tap_at)):
+            gw[:, :, t] += xp.einsum(spec, grid.tap_real(xp, buf, t), g5)
+    return gw.reshape((c * mult, 1) + k)
+
+
+def depthwise_transpose(xp, gy, w, st, pad, d, c, size):
+    """z (n, c, *size): the adjoint in x, each gy value spread over its window times w."""
+    n, f = gy.shape[:2]
+    mult = f // c
+    k = w.shape[2:]
+    full = tuple((dd * (kk - 1) - pb, dd * (kk - 1) - pa) for kk, dd, (pb, pa) in zip(k, d, pad))
+    if mult == 1 and all(s == 1 for s in st) and all(a >= 0 and b >= 0 for a, b in full):
+        # stride 1: the correlation of gy with the flipped filter (a gather, no scatter adds)
+        nd = len(k)
+        wf = w[(slice(None), slice(None)) + (slice(None, None, -1),) * nd]
+        return depthwise_forward(xp, gy, xp.ascontiguousarray(wf), st, full, d)
+    grid = PhaseGrid(size, w.shape[2:], st, pad, d)
+    dtype = xp.result_type(gy.dtype, w.dtype)
+    wt = w.reshape(c, mult, -1, 1).astype(dtype, copy=False)
+    z = xp.empty((n, c) + tuple(size), dtype=dtype)
+    for part in _chunks(n, f * grid.q):
+        m = part.stop - part.start
+        rows = xp.zeros((m, c, mult) + grid.row_shape, dtype=dtype)   # gy on the grid rows
+        rows[(Ellipsis,) + tuple(slice(0, oo) for oo in grid.o)] = \
+            gy[part].reshape((m, c, mult) + grid.o)
+        rows = rows.reshape(m, c, mult, grid.q)
+        buf = xp.zeros((len(grid.phases), m, c, grid.size), dtype=dtype)
+        tmp = xp.empty_like(rows)
+        for t in range(len(grid.tap_at)):
+            xp.multiply(rows, wt[:, :, t], out=tmp)
+            s = tmp[:, :, 0] if mult == 1 else tmp.sum(axis=2)
+            grid.zero_junk(s)  # w·0 is NaN where w is Inf: keep it off the next row's cells
+            grid.tap(buf, t)[...] += s
+        grid.unfill(buf, z[part])
+    return z
