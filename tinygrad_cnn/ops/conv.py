@@ -143,8 +143,9 @@ def _register(nd):
 
         # keep the im2col columns for the weight gradient when one will be wanted
         saved = {}
-        y = conv_forward(x.xp, x.array, w.array, stride, pad, dilation, groups,
-                         saved if w.requires_grad and grad_state.enabled else None)
+        with x.backend.quiet_fp():  # Inf/NaN arithmetic is silent, as in PyTorch
+            y = conv_forward(x.xp, x.array, w.array, stride, pad, dilation, groups,
+                             saved if w.requires_grad and grad_state.enabled else None)
         return _add_bias(y, bias, nd), backward
 
     @register(f"conv_transpose{nd}d", rule=f"ggy = {name}(gz, w); gw = {name}_weight(gz, gy)")
@@ -156,7 +157,9 @@ def _register(nd):
                         ksize=w.shape[2:]) if w.requires_grad else None
             return (ggy, gw) + _bias_grad(gz, bias, nd)
 
-        z = conv_transpose_forward(gy.xp, gy.array, w.array, stride, pad, dilation, groups, size)
+        with gy.backend.quiet_fp():
+            z = conv_transpose_forward(gy.xp, gy.array, w.array, stride, pad, dilation, groups,
+                                       size)
         return _add_bias(z, bias, nd), backward
 
     @register(f"{name}_weight", rule=f"gx = conv_transpose{nd}d(gy, ggw); ggy = {name}(x, ggw)")
@@ -168,8 +171,10 @@ def _register(nd):
                        groups=groups) if gy.requires_grad else None
             return gx, ggy
 
-        return conv_weight_forward(x.xp, x.array, gy.array, ksize, stride, pad, dilation,
-                                   groups, cols), backward
+        with x.backend.quiet_fp():
+            gw = conv_weight_forward(x.xp, x.array, gy.array, ksize, stride, pad, dilation,
+                                     groups, cols)
+        return gw, backward
 
     return conv, conv_t, conv_w
 
