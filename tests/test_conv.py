@@ -140,7 +140,8 @@ def test_float32_conv_keeps_dtype():
     (lambda x, w: F.conv2d(x.long(), w), TypeError, r"expected a floating point input"),
     (lambda x, w: F.conv2d(x, w, stride=(1, 1, 1)), ValueError, r"stride must have 2 entries"),
     (lambda x, w: F.conv_transpose2d(x, tg.ones(3, 2, 3, 3), stride=2, output_padding=2),
-     ValueError, r"output_padding \(2, 2\) must be smaller than stride \(2, 2\)"),
+     ValueError, r"output_padding \(2, 2\) must be smaller than either stride \(2, 2\) or "
+     r"dilation \(1, 1\)"),
     (lambda x, w: F.conv_transpose2d(x, tg.ones(4, 2, 3, 3)), ValueError,
      r"conv_transpose2d: input has 3 channels but weight"),
 ])
@@ -350,3 +351,13 @@ def test_depthwise_gradgradcheck():
 def test_empty_batch_forward_and_backward_match_torch(name, xs, ws, kw):
     check_op(lambda x, w: _f(name)(x, w, **kw), inputs=[rand(*xs, seed=1), rand(*ws, seed=2)],
              gradcheck=False)
+
+
+@requires_torch
+@pytest.mark.parametrize("kw", [dict(stride=1, dilation=2, output_padding=1),
+                                dict(stride=(1, 2), dilation=(3, 1), output_padding=(2, 1))],
+                         ids=str)
+def test_conv_transpose_output_padding_below_dilation_matches_torch(kw):
+    """PyTorch's rule: output_padding must be smaller than the stride *or* the dilation."""
+    check_op(lambda x, w: _f("conv_transpose2d")(x, w, **kw),
+             inputs=[rand(2, 3, 4, 5, seed=1), rand(3, 2, 3, 3, seed=2)], gradcheck=False)

@@ -110,8 +110,10 @@ def _conv_transpose(nd, input, weight, bias, stride, padding, output_padding, gr
     d = int_tuple(op, "dilation", dilation, nd, minimum=1)
     p = int_tuple(op, "padding", padding, nd, minimum=0)
     op_ = int_tuple(op, "output_padding", output_padding, nd, minimum=0)
-    if any(a >= s for a, s in zip(op_, st)):
-        raise OpValueError(f"{op}: output_padding {op_} must be smaller than stride {st}")
+    if any(a >= s and a >= dd for a, s, dd in zip(op_, st, d)):
+        # PyTorch's rule: smaller than the stride or the dilation (either one suffices)
+        raise OpValueError(f"{op}: output_padding {op_} must be smaller than either stride "
+                           f"{st} or dilation {d}")
     k = weight.shape[2:]
     size = tuple((i - 1) * s - 2 * pp + dd * (kk - 1) + a + 1
                  for i, s, pp, dd, kk, a in zip(x.shape[2:], st, p, d, k, op_))

@@ -11,6 +11,9 @@ from ..ops.pool import (AVG_POOL, MAX_POOL, MAX_UNPOOL, avg_divisor, max_pool_ta
 
 
 def _pool_args(op, x, nd, kernel_size, stride, padding, dilation, ceil_mode):
+    if any(v == 0 for v in x.shape[1:]):
+        raise OpValueError(f"{op}: expected an input with non-empty channel and spatial dims "
+                           f"(only the batch may be empty), got shape {x.shape}")
     k = int_tuple(op, "kernel_size", kernel_size, nd, minimum=1)
     st = k if stride is None or (isinstance(stride, (tuple, list)) and not stride) else \
         int_tuple(op, "stride", stride, nd, minimum=1)
@@ -103,10 +106,13 @@ def _avg_pool(nd, input, kernel_size, stride, padding, ceil_mode, count_include_
     op = f"avg_pool{nd}d"
     x, unbatched = spatial_input(op, input, nd)
     check_float(op, x)
-    if divisor_override is not None and (not isinstance(divisor_override, int)
-                                         or divisor_override <= 0):
-        raise OpValueError(f"{op}: divisor_override must be a positive int, got "
-                           f"{divisor_override!r}")
+    if divisor_override is not None:
+        # PyTorch takes any nonzero int (a negative one flips the sign) and refuses 0
+        if isinstance(divisor_override, bool) or not isinstance(divisor_override, int):
+            raise OpTypeError(f"{op}: divisor_override must be an int, got "
+                              f"{type(divisor_override).__name__} {divisor_override!r}")
+        if divisor_override == 0:
+            raise OpValueError(f"{op}: divisor_override must not be zero")
     k, st, p, _, o, pr = _pool_args(op, x, nd, kernel_size, stride, padding, 1, ceil_mode)
     div = avg_divisor(x.xp, x.shape[2:], k, st, p, o, count_include_pad, divisor_override,
                       x.dtype)
@@ -199,7 +205,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
         dest.append(xp.minimum(start[:, None] + xp.arange(width), end[:, None] - 1))
     r, c = rows[0], cols[0]
     win = x.array[:, :, r[:, None, :, None], c[None, :, None, :]]     # (n, c, oh, ow, kh, kw)
-    win = win.reshape(win.shape[:4] + (-1,))
+    win = win.reshape(win.shape[:4] + (win.shape[4] * win.shape[5],))  # -1 fails when n = 0
     tap = win.argmax(axis=-1)
     kw = c.shape[1]
     pos_h = r[xp.arange(o[0])[:, None], tap // kw]       # (n, c, oh, ow)
