@@ -163,16 +163,35 @@ def _adaptive_avg(nd, input, output_size):
     x, unbatched = spatial_input(op, input, nd)
     check_float(op, x)
     o = _output_size(op, output_size, nd, x)
-    xp = x.xp
     y = x
-    for i in range(nd):  # averaging is separable: one small matrix per spatial dim
-        n_in = x.shape[2 + i]
-        start, end = _adaptive_bounds(xp, n_in, o[i])
-        j = xp.arange(n_in)
-        inside = (j >= start[:, None]) & (j < end[:, None])
-        mat = (inside / (end - start)[:, None]).astype(x.dtype)
-        y = (y.transpose(2 + i, -1) @ Tensor._make(mat.T.copy())).transpose(2 + i, -1)
+    for i in range(nd):  # averaging is separable: one dim at a time
+        y = _adaptive_avg_dim(y, 2 + i, o[i])
     return y.squeeze(0) if unbatched else y
+
+
+def _adaptive_avg_dim(x, axis, n_out):
+    """x averaged over PyTorch's adaptive windows along ``axis`` (n_in -> n_out).
+
+    Windows of equal size that tile the dim: a reshape and a mean. Otherwise every window
+    is gathered at its own positions, padded to the widest with a zero cell appended to
+    the dim (so a NaN/Inf stays within the windows that contain it: no dense matrix
+    product, no cumulative sum, no 0 · Inf)."""
+    from ..ops.resample import pad_constant
+    from ..tensor import Tensor
+    n_in = x.shape[axis]
+    if n_in % n_out == 0:
+        step = n_in // n_out
+        return x.reshape(x.shape[:axis] + (n_out, step) + x.shape[axis + 1:]).mean(axis + 1)
+    xp = x.xp
+    start, end = _adaptive_bounds(xp, n_in, n_out)
+    width = int((end - start).max())
+    pos = start[:, None] + xp.arange(width)                        # (n_out, width)
+    idx = xp.where(pos < end[:, None], pos, n_in)                  # n_in: the zero cell
+    rest = x.ndim - axis - 1
+    xz = pad_constant(x, before=(0,) * (rest + 1), after=(1,) + (0,) * rest, value=0.0)
+    inv = (1.0 / (end - start)).astype(x.dtype).reshape((-1,) + (1,) * rest)
+    win = xz[(slice(None),) * axis + (idx,)]                       # (..., n_out, width, ...)
+    return win.sum(axis + 1) * Tensor._make(xp.ascontiguousarray(inv))
 
 
 def adaptive_avg_pool1d(input, output_size):
