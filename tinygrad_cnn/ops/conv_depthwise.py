@@ -17,8 +17,9 @@ Layout (:class:`PhaseGrid`): the padded input is split into its ``prod(st)`` str
 reads phase ``(t·d) mod st`` shifted by ``(t·d) // st``: a *contiguous* slice of ``q``
 values per (n, c), output positions counted on the phase grid's rows (the row ends are
 dropped). Each tap is then one long-vector multiply-add, whatever the stride. The weight
-gradient reads the tap views restricted to real outputs (a strided einsum), and the
-spread zeroes the row-end columns first, so a NaN/Inf reaches only what PyTorch's does.
+gradient pairs the row-end columns with zeros of gy (or, when the chunk holds an Inf/NaN,
+reads the tap views at the real outputs only), and the spread zeroes the row-end columns
+first, so a NaN/Inf reaches only what PyTorch's does.
 The batch is processed in chunks whose accumulator fits in cache (``CHUNK_BUDGET``).
 """
 from __future__ import annotations
@@ -154,7 +155,12 @@ def depthwise_forward(xp, x, w, st, pad, d):
 
 
 def depthwise_weight(xp, x, gy, k, st, pad, d):
-    """gw (c·mult, 1, *k) = Σ_{n,o} gy · window(x), tap by tap (real outputs only)."""
+    """gw (c·mult, 1, *k) = Σ_{n,o} gy · window(x), one reduction per tap.
+
+    With a finite chunk each tap is one batched (m, c) dot product of its contiguous slice
+    with gy laid out on the grid rows (zero at the row ends); a chunk holding an Inf/NaN
+    reads the tap views at the real outputs only (a strided einsum, slower), so that no
+    0 · Inf is ever formed."""
     n, c = x.shape[:2]
     k = tuple(k)
     mult = gy.shape[1] // c
@@ -164,10 +170,20 @@ def depthwise_weight(xp, x, gy, k, st, pad, d):
     spatial = "xyz"[:len(k)]
     spec = f"mc{spatial},mcj{spatial}->cj"
     for part in _chunks(n, c * mult * grid.q):
-        buf = grid.fill(xp, x[part].astype(dtype, copy=False))
+        xc = x[part].astype(dtype, copy=False)
+        buf = grid.fill(xp, xc)
         g5 = gy[part].reshape((-1, c, mult) + grid.o).astype(dtype, copy=False)
+        if not bool(xp.isfinite(xc).all()):
+            for t in range(len(grid.tap_at)):
+                gw[:, :, t] += xp.einsum(spec, grid.tap_real(xp, buf, t), g5)
+            continue
+        m = g5.shape[0]
+        rows = xp.zeros((m, c, mult) + grid.row_shape, dtype=dtype)
+        rows[(Ellipsis,) + tuple(slice(0, oo) for oo in grid.o)] = g5
+        rows = rows.reshape(m, c, mult, grid.q).swapaxes(2, 3)          # (m, c, q, mult)
         for t in range(len(grid.tap_at)):
-            gw[:, :, t] += xp.einsum(spec, grid.tap_real(xp, buf, t), g5)
+            dots = xp.matmul(grid.tap(buf, t)[:, :, None, :], rows)      # (m, c, 1, mult)
+            gw[:, :, t] += dots[:, :, 0].sum(axis=0)
     return gw.reshape((c * mult, 1) + k)
 
 
