@@ -185,7 +185,7 @@ def test_ceil_mode_kernel_larger_than_input_matches_torch(name, k, p, s):
 @requires_torch
 def test_ceil_mode_kernel_larger_than_input_1d_avg_counts():
     for kw in (dict(count_include_pad=False), dict(count_include_pad=True)):
-        check_op(lambda t: _f("avg_pool1d")(t, 4, 4, 1, ceil_mode=True, **kw),
+        check_op(lambda t, kw=kw: _f("avg_pool1d")(t, 4, 4, 1, ceil_mode=True, **kw),
                  inputs=[rand(2, 2, 3)], gradcheck=False, devices=())
 
 

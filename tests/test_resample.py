@@ -115,7 +115,7 @@ def test_pad_matches_torch(mode, pad):
 def test_pad_gradients_by_finite_differences():
     x = tg.tensor(rand(1, 2, 3, 4), requires_grad=True)
     for mode in ("constant", "reflect", "replicate", "circular"):
-        assert tg.gradcheck(lambda t: F.pad(t, (2, 1, -1, 2), mode=mode) ** 2, [x])
+        assert tg.gradcheck(lambda t, mode=mode: F.pad(t, (2, 1, -1, 2), mode=mode) ** 2, [x])
 
 
 # ---------------------------------------------------------------- NaN/Inf locality
@@ -175,8 +175,9 @@ def test_adaptive_avg_gradcheck(out):
 def test_linear_interpolate_gradcheck():
     x = tg.tensor(rand(1, 2, 4, 5), requires_grad=True)
     for align in (False, True):
-        assert tg.gradcheck(lambda t: F.interpolate(t, scale_factor=(1.5, 0.6), mode="bilinear",
-                                                    align_corners=align), [x])
+        assert tg.gradcheck(lambda t, a=align: F.interpolate(t, scale_factor=(1.5, 0.6),
+                                                             mode="bilinear", align_corners=a),
+                            [x])
 
 
 # ---------------------------------------------------------------- U-Net usage

@@ -221,8 +221,8 @@ def main():
     try:
         import torch
         import torch.nn.functional as TF
-    except ImportError:
-        raise SystemExit("PyTorch is needed for the side-by-side run: pip install torch==2.13.0")
+    except ImportError as exc:
+        raise SystemExit("PyTorch is needed for the side-by-side run: pip install torch==2.13.0") from exc
     torch.set_num_threads(2)
     rng = np.random.default_rng(0)
     if DEVICE == "cpu":

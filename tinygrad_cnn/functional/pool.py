@@ -7,7 +7,7 @@ from ..errors import OpTypeError, OpValueError
 from ..ops.cnn_args import check_float, int_tuple, out_size, spatial_input
 from ..ops.op_registry import const
 from ..ops.pool import (AVG_POOL, MAX_POOL, MAX_UNPOOL, avg_divisor, max_pool_taps,
-                        pool_gather, pool_scatter, taps_to_indices)
+                        pool_gather, taps_to_indices)
 
 
 def _pool_args(op, x, nd, kernel_size, stride, padding, dilation, ceil_mode):
@@ -158,7 +158,6 @@ def _output_size(op, output_size, nd, x):
 
 
 def _adaptive_avg(nd, input, output_size):
-    from ..tensor import Tensor
     op = f"adaptive_avg_pool{nd}d"
     x, unbatched = spatial_input(op, input, nd)
     check_float(op, x)

@@ -18,7 +18,7 @@ as PyTorch's return_indices. Notation in cnn_args.
 from __future__ import annotations
 
 from .op_registry import register
-from .windows import crop_spatial, pad_spatial, prod, tap_slices, window_spread, window_view
+from .windows import crop_spatial, pad_spatial, prod, tap_slices, window_spread
 
 
 def _tap_dtype(n_taps):
