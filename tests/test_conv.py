@@ -140,7 +140,8 @@ def test_float32_conv_keeps_dtype():
     (lambda x, w: F.conv2d(x.long(), w), TypeError, r"expected a floating point input"),
     (lambda x, w: F.conv2d(x, w, stride=(1, 1, 1)), ValueError, r"stride must have 2 entries"),
     (lambda x, w: F.conv_transpose2d(x, tg.ones(3, 2, 3, 3), stride=2, output_padding=2),
-     ValueError, r"output_padding \(2, 2\) must be smaller than stride \(2, 2\)"),
+     ValueError, r"output_padding \(2, 2\) must be smaller than either stride \(2, 2\) or "
+     r"dilation \(1, 1\)"),
     (lambda x, w: F.conv_transpose2d(x, tg.ones(4, 2, 3, 3)), ValueError,
      r"conv_transpose2d: input has 3 channels but weight"),
 ])
@@ -220,3 +221,143 @@ def test_grid_layout_agrees_with_strided_layout(nd, seed):
         strided = run()
     for a, b, what in zip(grid, strided, ["forward", "weight adjoint", "input adjoint"]):
         assert_close(a, b, 1e-10, 1e-10, what)
+
+
+# ---------------------------------------------------------------- non-finite inputs
+def _edge_cells(shape, where):
+    """Index tuples of the cells of a (n, c, *s) input on one edge of the image."""
+    nd = len(shape) - 2
+    last = [s - 1 for s in shape[2:]]
+    mid = [s // 2 for s in shape[2:]]
+    first_dim = {"top": 0, "bottom": last[0]}
+    if where in first_dim:
+        cell = [first_dim[where]] + mid[1:]
+    elif where == "left":
+        cell = mid[:-1] + [0]
+    elif where == "right":
+        cell = mid[:-1] + [last[-1]]
+    elif where == "corner":
+        cell = [0] * (nd - 1) + [last[-1]] if nd > 1 else [0]
+    else:
+        cell = last[:-1] + [0]   # the far corner's row start
+    return [(shape[0] - 1, 1) + tuple(cell)]
+
+
+NONFINITE = [
+    ("conv2d", (2, 3, 6, 7), (4, 3, 3, 3), dict(padding=1)),
+    ("conv2d", (2, 3, 7, 6), (4, 3, 2, 3), dict(padding=(1, 2), dilation=(1, 2))),
+    ("conv2d", (2, 4, 6, 7), (2, 4, 3, 3), dict(padding=1)),                  # f < c
+    ("conv2d", (2, 3, 6, 7), (6, 1, 3, 3), dict(padding=1, groups=3)),        # depthwise
+    ("conv2d", (2, 3, 7, 7), (3, 1, 3, 3), dict(padding=1, stride=2, groups=3)),
+    ("conv3d", (1, 2, 4, 5, 6), (3, 2, 2, 3, 3), dict(padding=1)),
+    ("conv_transpose2d", (2, 3, 6, 7), (3, 4, 3, 3), dict(padding=1)),
+    ("conv_transpose2d", (2, 4, 5, 6), (4, 2, 3, 3), dict(padding=1)),        # f > cg·g
+    ("conv_transpose2d", (2, 3, 5, 6), (3, 1, 3, 3), dict(padding=1, groups=3)),
+    ("conv_transpose2d", (2, 3, 5, 6), (3, 2, 3, 3), dict(stride=2, padding=1)),
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan], ids=["inf", "-inf", "nan"])
+@pytest.mark.parametrize("where", ["top", "bottom", "left", "right", "corner", "rowstart"])
+@pytest.mark.parametrize("name,xs,ws,kw", NONFINITE, ids=lambda v: str(v).replace(" ", ""))
+def test_nonfinite_pixel_at_every_edge_matches_torch(name, xs, ws, kw, where, value):
+    """An Inf/NaN pixel reaches exactly the outputs and gradient entries PyTorch's does
+    (the grid layout once multiplied the zero gradient of its dropped row-end positions
+    with the next row's pixels: 0 · Inf = NaN in the filter gradient)."""
+    x = rand(*xs, seed=1)
+    for cell in _edge_cells(xs, where):
+        x[cell] = value
+    check_op(lambda a, b: _f(name)(a, b, **kw), inputs=[x, rand(*ws, seed=2)],
+             gradcheck=False, devices=())
+
+
+# ---------------------------------------------------------------- depthwise fast path
+DEPTHWISE = [
+    ("conv2d", (2, 3, 7, 6), (3, 1, 3, 3), dict(padding=1)),
+    ("conv2d", (2, 3, 7, 6), (6, 1, 3, 3), dict(padding=1)),                  # multiplier 2
+    ("conv2d", (2, 3, 9, 8), (9, 1, 3, 2), dict(stride=2, padding=(1, 0))),  # multiplier 3
+    ("conv2d", (1, 4, 9, 7), (4, 1, 3, 3), dict(stride=(3, 2), dilation=2, padding=2)),
+    ("conv2d", (2, 3, 7, 6), (3, 1, 4, 3), dict(padding="same")),
+    ("conv2d", (2, 3, 7, 6), (6, 1, 2, 3), dict(padding="same", dilation=(2, 1))),
+    ("conv2d", (2, 3, 5, 5), (3, 1, 5, 5), {}),                               # kernel = input
+    ("conv2d", (3, 7, 6), (6, 1, 3, 3), dict(padding=1, stride=2)),           # unbatched
+    ("conv1d", (2, 3, 11), (3, 1, 3), dict(stride=2, padding=1)),
+    ("conv1d", (2, 3, 10), (6, 1, 4), dict(dilation=2, padding="same")),
+    ("conv3d", (1, 2, 5, 6, 4), (4, 1, 3, 2, 2), dict(stride=(1, 2, 1), padding=(1, 0, 1))),
+    ("conv3d", (2, 2, 4, 5, 5), (2, 1, 2, 3, 3), dict(stride=2, dilation=(1, 1, 2),
+                                                    padding=1)),
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("name,xs,ws,kw", DEPTHWISE, ids=lambda v: str(v).replace(" ", ""))
+def test_depthwise_matches_torch(name, xs, ws, kw):
+    c = xs[-len(ws) + 1]
+    check_op(lambda x, w, b: _f(name)(x, w, b, groups=c, **kw),
+             inputs=[rand(*xs, seed=1), rand(*ws, seed=2), rand(ws[0], seed=3)],
+             gradcheck=np.prod(xs) <= 300)
+
+
+@requires_torch
+@pytest.mark.parametrize("kw", [dict(stride=2, padding=1), dict(padding=1),
+                                dict(stride=2, dilation=2, output_padding=1)], ids=str)
+def test_depthwise_conv_transpose_matches_torch(kw):
+    check_op(lambda x, w: _f("conv_transpose2d")(x, w, groups=3, **kw),
+             inputs=[rand(2, 3, 4, 5, seed=1), rand(3, 1, 3, 3, seed=2)], gradcheck=True)
+
+
+def test_depthwise_takes_the_tap_path_and_agrees_with_grouped_gemm():
+    """The depthwise path and the per-group GEMM path are independent implementations of
+    the same three maps: they must agree (and the tap path must be the one taken)."""
+    from unittest import mock
+
+    from tinygrad_cnn.ops import conv as conv_ops
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((3, 4, 9, 8)), rng.standard_normal((8, 1, 3, 2))
+    args = ((2, 1), ((1, 0), (2, 1)), (1, 2), 4)
+
+    def run():
+        y = conv_ops.conv_forward(np, x, w, *args)
+        gw = conv_ops.conv_weight_forward(np, x, y, (3, 2), *args)
+        gx = conv_ops.conv_transpose_forward(np, y, w, *args, (9, 8))
+        return y, gw, gx
+
+    fast = run()
+    with mock.patch.object(conv_ops, "is_depthwise", lambda *a: False):
+        slow = run()
+    with mock.patch.object(conv_ops, "depthwise_forward", side_effect=AssertionError):
+        with pytest.raises(AssertionError):
+            run()
+    for a, b, what in zip(fast, slow, ["forward", "weight adjoint", "input adjoint"]):
+        assert_close(a, b, 1e-10, 1e-10, what)
+
+
+def test_depthwise_gradgradcheck():
+    x = tg.tensor(rand(1, 2, 5, 4, seed=1), requires_grad=True)
+    w = tg.tensor(rand(4, 1, 3, 2, seed=2), requires_grad=True)
+    assert tg.gradgradcheck(lambda a, b: F.conv2d(a, b, stride=2, padding=1, groups=2), [x, w])
+
+
+@requires_torch
+@pytest.mark.parametrize("name,xs,ws,kw", [
+    ("conv2d", (0, 3, 6, 5), (4, 3, 3, 3), dict(padding=1)),
+    ("conv2d", (0, 3, 6, 5), (4, 3, 3, 3), dict(stride=2)),
+    ("conv2d", (0, 3, 6, 5), (3, 1, 3, 3), dict(groups=3)),
+    ("conv1d", (0, 2, 7), (3, 2, 2), {}),
+    ("conv_transpose2d", (0, 3, 4, 5), (3, 2, 3, 3), dict(stride=2)),
+    ("conv_transpose2d", (0, 3, 4, 5), (3, 2, 3, 3), {}),
+], ids=str)
+def test_empty_batch_forward_and_backward_match_torch(name, xs, ws, kw):
+    check_op(lambda x, w: _f(name)(x, w, **kw), inputs=[rand(*xs, seed=1), rand(*ws, seed=2)],
+             gradcheck=False)
+
+
+@requires_torch
+@pytest.mark.parametrize("kw", [dict(stride=1, dilation=2, output_padding=1),
+                                dict(stride=(1, 2), dilation=(3, 1), output_padding=(2, 1))],
+                         ids=str)
+def test_conv_transpose_output_padding_below_dilation_matches_torch(kw):
+    """PyTorch's rule: output_padding must be smaller than the stride *or* the dilation."""
+    check_op(lambda x, w: _f("conv_transpose2d")(x, w, **kw),
+             inputs=[rand(2, 3, 4, 5, seed=1), rand(3, 2, 3, 3, seed=2)], gradcheck=False)

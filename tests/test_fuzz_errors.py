@@ -103,3 +103,24 @@ def test_invalid_arguments_raise_clear_errors(name):
             assert not isinstance(exc, (IndexError, AssertionError))
         else:
             pytest.fail(f"{name} case {i} (spoil {spoil}) did not raise")
+
+
+# every F.* of the CNN families, given a nested list instead of a Tensor
+NESTED = {
+    "conv1d": (tg.ones(2, 2, 2),), "conv2d": (tg.ones(2, 2, 2, 2),),
+    "conv3d": (tg.ones(2, 2, 2, 2, 2),), "conv_transpose1d": (tg.ones(2, 2, 2),),
+    "conv_transpose2d": (tg.ones(2, 2, 2, 2),), "conv_transpose3d": (tg.ones(2, 2, 2, 2, 2),),
+    "max_pool1d": (2,), "max_pool2d": (2,), "max_pool3d": (2,), "avg_pool1d": (2,),
+    "avg_pool2d": (2,), "avg_pool3d": (2,), "adaptive_avg_pool1d": (2,),
+    "adaptive_avg_pool2d": (2,), "adaptive_max_pool2d": (2,),
+    "max_unpool2d": (tg.zeros(1, 1, 2, 2, dtype=tg.int64), 2),
+    "upsample": (2,), "downsample": (2,), "interpolate": (4,), "pad": ((1, 1),),
+    "pixel_shuffle": (2,), "pixel_unshuffle": (2,),
+}
+
+
+@pytest.mark.parametrize("name", list(NESTED))
+def test_nested_list_input_raises_type_error_naming_the_function(name):
+    data = [[[[1.0, 2.0], [3.0, 4.0]]]]
+    with pytest.raises(TypeError, match=rf"^{name}: input must be a Tensor, got list"):
+        getattr(F, name)(data, *NESTED[name])

@@ -131,7 +131,8 @@ def test_pool_gradgradcheck():
     (lambda x: F.max_pool2d(x[0, 0, 0], 2), ValueError, r"expected a 4-D input"),
     (lambda x: F.max_pool2d(x, 2.0), TypeError, r"kernel_size must be an int"),
     (lambda x: F.max_pool2d(x.long(), 2), TypeError, r"expected a floating point input"),
-    (lambda x: F.avg_pool2d(x, 2, divisor_override=0), ValueError, r"divisor_override must be"),
+    (lambda x: F.avg_pool2d(x, 2, divisor_override=0), ValueError,
+     r"divisor_override must not be zero"),
     (lambda x: F.avg_pool2d(x, 3, padding=(1, 2)), ValueError, r"padding should be at most"),
     (lambda x: F.adaptive_avg_pool2d(x, (0, 2)), ValueError, r"output_size must be positive"),
     (lambda x: F.max_unpool2d(x, tg.ones(2, 3, 8, 8), 2), TypeError,
@@ -140,3 +141,82 @@ def test_pool_gradgradcheck():
 def test_bad_pool_arguments(call, error, message):
     with pytest.raises(error, match=message):
         call(tg.ones(2, 3, 8, 8))
+
+
+# ---------------------------------------------------------------- edges
+@requires_torch
+@pytest.mark.parametrize("kw", [dict(kernel_size=2, stride=2, padding=1),
+                                dict(kernel_size=3, stride=2, padding=1, dilation=2),
+                                dict(kernel_size=3, stride=1, padding=1, ceil_mode=True)],
+                         ids=str)
+def test_all_minus_inf_window_sends_the_gradient_where_the_index_says(kw):
+    """A padded window whose real cells are all -inf: PyTorch names the first real cell
+    and sends the gradient there (a padded cell once won the tie and the gradient was lost)."""
+    x = rand(2, 2, 5, 5)
+    x[:, :, :2, :] = -np.inf
+    x[1, 1] = -np.inf
+    check_op(lambda t: _f("max_pool2d")(t, **kw), inputs=[x], gradcheck=False, devices=())
+    _, ours = F.max_pool2d(tg.tensor(x), return_indices=True, **kw)
+    _, ref = TF.max_pool2d(torch.from_numpy(x), return_indices=True, **kw)
+    assert ours.tolist() == ref.tolist()
+
+
+@requires_torch
+def test_max_pool_with_more_than_32767_taps():
+    """The winning tap was stored as int16: 40,000 taps overflowed it."""
+    x = rand(1, 2, 40000, seed=3)
+    check_op(lambda t: _f("max_pool1d")(t, 40000), inputs=[x], gradcheck=False, devices=())
+    check_op(lambda t: _f("max_pool1d")(t, 40000, return_indices=True)[1], inputs=[x],
+             grad=False, gradcheck=False, devices=())
+
+
+CEIL_BIG = [(4, 0, None), (4, 1, None), (4, 2, None), (5, 2, None), (4, 1, 2), (4, 2, 4),
+            ((4, 2), (0, 1), (3, 1))]
+
+
+@requires_torch
+@pytest.mark.parametrize("name", ["max_pool2d", "avg_pool2d"])
+@pytest.mark.parametrize("k,p,s", CEIL_BIG, ids=str)
+def test_ceil_mode_kernel_larger_than_input_matches_torch(name, k, p, s):
+    check_op(lambda t: _f(name)(t, k, s, p, ceil_mode=True), inputs=[rand(2, 2, 3, 3)],
+             gradcheck=False, devices=())
+
+
+@requires_torch
+def test_ceil_mode_kernel_larger_than_input_1d_avg_counts():
+    for kw in (dict(count_include_pad=False), dict(count_include_pad=True)):
+        check_op(lambda t, kw=kw: _f("avg_pool1d")(t, 4, 4, 1, ceil_mode=True, **kw),
+                 inputs=[rand(2, 2, 3)], gradcheck=False, devices=())
+
+
+@requires_torch
+@pytest.mark.parametrize("div", [-1, -3, 5])
+def test_avg_pool_accepts_any_nonzero_divisor_override(div):
+    check_op(lambda t: _f("avg_pool2d")(t, 2, divisor_override=div), inputs=[rand(2, 2, 4, 5)],
+             gradcheck=False, devices=())
+
+
+@requires_torch
+@pytest.mark.parametrize("name", ["adaptive_max_pool2d", "adaptive_avg_pool2d",
+                                  "max_pool2d", "avg_pool2d"])
+def test_empty_batch_pooling_matches_torch(name):
+    arg = (2, 3) if name.startswith("adaptive") else 2
+    check_op(lambda t: _f(name)(t, arg), inputs=[rand(0, 3, 4, 6)], gradcheck=False)
+
+
+@pytest.mark.parametrize("name", ["max_pool2d", "avg_pool2d"])
+@pytest.mark.parametrize("shape", [(2, 0, 4, 4), (2, 3, 0, 4), (3, 4, 0)], ids=str)
+def test_pooling_refuses_empty_non_batch_dims(name, shape):
+    with pytest.raises(ValueError, match=rf"{name}: expected an input with non-empty channel "
+                                         r"and spatial dims"):
+        getattr(F, name)(tg.zeros(*shape), 2)
+
+
+@pytest.mark.parametrize("call,error,message", [
+    (lambda x: F.avg_pool2d(x, 2, divisor_override=1.5), TypeError,
+     r"avg_pool2d: divisor_override must be an int, got float"),
+    (lambda x: F.max_pool2d(x, 4), ValueError, r"max_pool2d: kernel extent 4"),
+])
+def test_more_bad_pool_arguments(call, error, message):
+    with pytest.raises(error, match=message):
+        call(tg.ones(1, 1, 3, 3))

@@ -115,4 +115,127 @@ def test_pad_matches_torch(mode, pad):
 def test_pad_gradients_by_finite_differences():
     x = tg.tensor(rand(1, 2, 3, 4), requires_grad=True)
     for mode in ("constant", "reflect", "replicate", "circular"):
-        assert tg.gradcheck(lambda t: F.pad(t, (2, 1, -1, 2), mode=mode) ** 2, [x])
+        assert tg.gradcheck(lambda t, mode=mode: F.pad(t, (2, 1, -1, 2), mode=mode) ** 2, [x])
+
+
+# ---------------------------------------------------------------- NaN/Inf locality
+def _poisoned(shape, cells, value, seed=0):
+    x = rand(*shape, seed=seed)
+    for cell in cells:
+        x[cell] = value
+    return x
+
+
+LINEAR_CASES = [
+    ((1, 2, 5, 7), "bilinear", dict(scale_factor=2, align_corners=False)),
+    ((1, 2, 5, 7), "bilinear", dict(scale_factor=2, align_corners=True)),
+    ((1, 2, 6, 7), "bilinear", dict(size=(4, 3), align_corners=False)),
+    ((1, 2, 6, 7), "bilinear", dict(size=(11, 3), align_corners=True)),
+    ((2, 2, 9), "linear", dict(size=4, align_corners=False)),
+    ((1, 2, 4, 5, 6), "trilinear", dict(scale_factor=(2, 0.5, 1.5), align_corners=False)),
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("value", [np.nan, np.inf], ids=["nan", "inf"])
+@pytest.mark.parametrize("shape,mode,kw", LINEAR_CASES, ids=str)
+def test_interpolate_nonfinite_pixel_stays_local_like_torch(shape, mode, kw, value):
+    """One NaN/Inf pixel reaches only the outputs whose neighbours include it (it once
+    spread over whole rows and columns through a dense interpolation matrix)."""
+    nd = len(shape) - 2
+    cells = [(0, 1) + tuple(s // 2 for s in shape[2:]), (0, 0) + (0,) * nd,
+             (0, 0) + tuple(s - 1 for s in shape[2:])]
+    x = _poisoned(shape, cells, value)
+    check_op(lambda t: _interp(t, mode=mode, **kw), inputs=[x], gradcheck=False, devices=())
+
+
+@requires_torch
+@pytest.mark.parametrize("value", [np.nan, np.inf], ids=["nan", "inf"])
+@pytest.mark.parametrize("name,shape,out", [
+    ("adaptive_avg_pool2d", (1, 2, 7, 9), (3, 4)),      # overlapping, uneven windows
+    ("adaptive_avg_pool2d", (1, 2, 6, 8), (3, 4)),      # tiling windows
+    ("adaptive_avg_pool2d", (1, 2, 7, 9), (5, 1)),
+    ("adaptive_avg_pool2d", (1, 2, 5, 5), (7, 8)),      # more outputs than inputs
+    ("adaptive_avg_pool1d", (2, 2, 10), 3),
+], ids=str)
+def test_adaptive_avg_nonfinite_pixel_stays_local_like_torch(name, shape, out, value):
+    nd = len(shape) - 2
+    x = _poisoned(shape, [(0, 1) + tuple(s // 2 for s in shape[2:]), (0, 0) + (0,) * nd],
+                  value)
+    fn = lambda t: (F if isinstance(t, tg.Tensor) else TF).__dict__[name](t, out)  # noqa: E731
+    check_op(fn, inputs=[x], gradcheck=False, devices=())
+
+
+@pytest.mark.parametrize("out", [(3, 4), (6, 8), (5, 2), 1])
+def test_adaptive_avg_gradcheck(out):
+    x = tg.tensor(rand(1, 2, 6, 8), requires_grad=True)
+    assert tg.gradcheck(lambda t: F.adaptive_avg_pool2d(t, out), [x])
+
+
+def test_linear_interpolate_gradcheck():
+    x = tg.tensor(rand(1, 2, 4, 5), requires_grad=True)
+    for align in (False, True):
+        assert tg.gradcheck(lambda t, a=align: F.interpolate(t, scale_factor=(1.5, 0.6),
+                                                             mode="bilinear", align_corners=a),
+                            [x])
+
+
+# ---------------------------------------------------------------- U-Net usage
+UNET = [
+    dict(scale_factor=2, mode="bilinear", align_corners=False),
+    dict(scale_factor=2, mode="bilinear", align_corners=True),
+    dict(size=(9, 13), mode="bilinear", align_corners=False),
+    dict(scale_factor=2, mode="nearest"),
+    dict(size=(11, 6), mode="nearest"),
+    dict(scale_factor=1.7, mode="bilinear", align_corners=False, recompute_scale_factor=True),
+    dict(scale_factor=1.7, mode="bilinear", align_corners=False, recompute_scale_factor=False),
+    dict(scale_factor=1.7, mode="nearest", recompute_scale_factor=True),
+    dict(scale_factor=0.45, mode="nearest", recompute_scale_factor=False),
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("kw", UNET, ids=str)
+def test_interpolate_unet_usage_matches_torch(kw):
+    check_op(lambda t: _interp(t, **kw), inputs=[rand(2, 3, 5, 7)],
+             gradcheck=kw.get("size") == (9, 13))
+
+
+@pytest.mark.parametrize("kw,error,message", [
+    (dict(scale_factor=2, mode="bilinear", antialias=True), ValueError,
+     r"interpolate: antialias=True is not supported"),
+    (dict(size=(4, 4), recompute_scale_factor=True), ValueError,
+     r"interpolate: recompute_scale_factor is only meaningful with scale_factor"),
+    (dict(scale_factor=2, recompute_scale_factor="yes"), TypeError,
+     r"interpolate: recompute_scale_factor must be None, True or False"),
+])
+def test_interpolate_refuses_unsupported_options(kw, error, message):
+    with pytest.raises(error, match=message):
+        F.interpolate(tg.ones(1, 1, 3, 3), **kw)
+
+
+# ---------------------------------------------------------------- pixel shuffle
+@requires_torch
+@pytest.mark.parametrize("name,shape,r", [
+    ("pixel_shuffle", (2, 8, 3, 4), 2), ("pixel_shuffle", (18, 2, 3), 3),
+    ("pixel_shuffle", (2, 1, 4, 3, 2), 2), ("pixel_shuffle", (1, 3, 2, 2), 1),
+    ("pixel_unshuffle", (2, 3, 4, 6), 2), ("pixel_unshuffle", (2, 6, 9), 3),
+    ("pixel_unshuffle", (2, 1, 2, 4, 2), 2),
+], ids=str)
+def test_pixel_shuffle_matches_torch(name, shape, r):
+    check_op(lambda t: getattr(F if isinstance(t, tg.Tensor) else TF, name)(t, r),
+             inputs=[rand(*shape)], gradcheck=True)
+
+
+def test_pixel_shuffle_round_trip_and_bad_arguments():
+    x = tg.tensor(rand(2, 12, 3, 5))
+    assert np.array_equal(F.pixel_unshuffle(F.pixel_shuffle(x, 2), 2).numpy(), x.numpy())
+    with pytest.raises(ValueError, match=r"pixel_shuffle: the channels \(12\) must be "
+                                         r"divisible by upscale_factor² \(9\)"):
+        F.pixel_shuffle(x, 3)
+    with pytest.raises(ValueError, match=r"pixel_unshuffle: the height \(3\) and width \(5\)"):
+        F.pixel_unshuffle(x, 2)
+    with pytest.raises(ValueError, match=r"pixel_shuffle: upscale_factor must be a positive"):
+        F.pixel_shuffle(x, 0)
+    with pytest.raises(ValueError, match=r"at least 3 dims"):
+        F.pixel_shuffle(tg.ones(4, 4), 2)

@@ -48,6 +48,15 @@ def workloads(rng):
         "conv2d B  N8 64->64 56x56 k3p1": (
             [r(8, 64, 56, 56), r(64, 64, 3, 3, scale=0.05)],
             lambda lib, fn, x, w: fn.conv2d(x, w, padding=1)),
+        "depthwise N8 C64 56x56 k3p1": (
+            [r(8, 64, 56, 56), r(64, 1, 3, 3, scale=0.3)],
+            lambda lib, fn, x, w: fn.conv2d(x, w, padding=1, groups=64)),
+        "depthwise s2 N8 C64 56x56 k3p1": (
+            [r(8, 64, 56, 56), r(64, 1, 3, 3, scale=0.3)],
+            lambda lib, fn, x, w: fn.conv2d(x, w, stride=2, padding=1, groups=64)),
+        "depthwise x2 N8 C32->64 56x56 k3p1": (
+            [r(8, 32, 56, 56), r(64, 1, 3, 3, scale=0.3)],
+            lambda lib, fn, x, w: fn.conv2d(x, w, padding=1, groups=32)),
         "max_pool2d 2x2 N32 C32 28x28": (
             [r(32, 32, 28, 28)], lambda lib, fn, x: fn.max_pool2d(x, 2)),
         "avg_pool2d 2x2 N32 C32 28x28": (
@@ -170,7 +179,7 @@ def gemm_floor_ms(x_shape, w_shape, repeats=9):
         cols = rng.standard_normal((ck, m * h * w), dtype=np.float32)
         gy = rng.standard_normal((f, m * h * w), dtype=np.float32)
 
-        def three():
+        def three(wm=wm, cols=cols, gy=gy):
             wm @ cols
             gy @ cols.T
             wm.T @ gy
@@ -212,8 +221,8 @@ def main():
     try:
         import torch
         import torch.nn.functional as TF
-    except ImportError:
-        raise SystemExit("PyTorch is needed for the side-by-side run: pip install torch==2.13.0")
+    except ImportError as exc:
+        raise SystemExit("PyTorch is needed for the side-by-side run: pip install torch==2.13.0") from exc
     torch.set_num_threads(2)
     rng = np.random.default_rng(0)
     if DEVICE == "cpu":

@@ -26,3 +26,7 @@ from .loss import one_hot
 
 __all__ += ["relu6", "hardtanh", "hardsigmoid", "hardswish", "silu", "mish", "softplus",
             "one_hot"]
+# --- cnnops ---
+from .resample import pixel_shuffle, pixel_unshuffle  # noqa: E402
+
+__all__ += ["pixel_shuffle", "pixel_unshuffle"]

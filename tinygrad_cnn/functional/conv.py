@@ -8,6 +8,7 @@ from __future__ import annotations
 from ..errors import OpRuntimeError, OpTypeError, OpValueError
 from ..ops.cnn_args import check_float, int_tuple, out_size, spatial_input
 from ..ops.conv import CONV, CONV_TRANSPOSE
+from ..ops.resample import pad_constant
 
 
 def _check_weight(op, x, weight, bias, nd, groups, transposed):
@@ -110,14 +111,22 @@ def _conv_transpose(nd, input, weight, bias, stride, padding, output_padding, gr
     d = int_tuple(op, "dilation", dilation, nd, minimum=1)
     p = int_tuple(op, "padding", padding, nd, minimum=0)
     op_ = int_tuple(op, "output_padding", output_padding, nd, minimum=0)
-    if any(a >= s for a, s in zip(op_, st)):
-        raise OpValueError(f"{op}: output_padding {op_} must be smaller than stride {st}")
+    if any(a >= s and a >= dd for a, s, dd in zip(op_, st, d)):
+        # PyTorch's rule: smaller than the stride or the dilation (either one suffices)
+        raise OpValueError(f"{op}: output_padding {op_} must be smaller than either stride "
+                           f"{st} or dilation {d}")
     k = weight.shape[2:]
     size = tuple((i - 1) * s - 2 * pp + dd * (kk - 1) + a + 1
                  for i, s, pp, dd, kk, a in zip(x.shape[2:], st, p, d, k, op_))
     if any(s <= 0 for s in size):
         raise OpValueError(f"{op}: output size {size} is not positive (input {x.shape}, "
                            f"padding {p}, stride {st})")
+    more = tuple(a // s for a, s in zip(op_, st))
+    if any(more):
+        # output_padding ≥ stride (allowed when below the dilation): the conv over the output
+        # then has more windows than x has positions. Zero-extend x so that every window has
+        # its (zero) value; zeros add nothing, and the pad's backward crops the gradient.
+        x = pad_constant(x, before=(0,) * nd, after=more, value=0.0)
     extra = (bias,) if bias is not None else ()
     y = CONV_TRANSPOSE[nd](x, weight, *extra, stride=st, pad=tuple((pp, pp) for pp in p),
                            dilation=d, groups=groups, size=size)

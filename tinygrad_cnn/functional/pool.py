@@ -7,10 +7,13 @@ from ..errors import OpTypeError, OpValueError
 from ..ops.cnn_args import check_float, int_tuple, out_size, spatial_input
 from ..ops.op_registry import const
 from ..ops.pool import (AVG_POOL, MAX_POOL, MAX_UNPOOL, avg_divisor, max_pool_taps,
-                        pool_gather, pool_scatter, taps_to_indices)
+                        pool_gather, taps_to_indices)
 
 
 def _pool_args(op, x, nd, kernel_size, stride, padding, dilation, ceil_mode):
+    if any(v == 0 for v in x.shape[1:]):
+        raise OpValueError(f"{op}: expected an input with non-empty channel and spatial dims "
+                           f"(only the batch may be empty), got shape {x.shape}")
     k = int_tuple(op, "kernel_size", kernel_size, nd, minimum=1)
     st = k if stride is None or (isinstance(stride, (tuple, list)) and not stride) else \
         int_tuple(op, "stride", stride, nd, minimum=1)
@@ -103,10 +106,13 @@ def _avg_pool(nd, input, kernel_size, stride, padding, ceil_mode, count_include_
     op = f"avg_pool{nd}d"
     x, unbatched = spatial_input(op, input, nd)
     check_float(op, x)
-    if divisor_override is not None and (not isinstance(divisor_override, int)
-                                         or divisor_override <= 0):
-        raise OpValueError(f"{op}: divisor_override must be a positive int, got "
-                           f"{divisor_override!r}")
+    if divisor_override is not None:
+        # PyTorch takes any nonzero int (a negative one flips the sign) and refuses 0
+        if isinstance(divisor_override, bool) or not isinstance(divisor_override, int):
+            raise OpTypeError(f"{op}: divisor_override must be an int, got "
+                              f"{type(divisor_override).__name__} {divisor_override!r}")
+        if divisor_override == 0:
+            raise OpValueError(f"{op}: divisor_override must not be zero")
     k, st, p, _, o, pr = _pool_args(op, x, nd, kernel_size, stride, padding, 1, ceil_mode)
     div = avg_divisor(x.xp, x.shape[2:], k, st, p, o, count_include_pad, divisor_override,
                       x.dtype)
@@ -152,21 +158,39 @@ def _output_size(op, output_size, nd, x):
 
 
 def _adaptive_avg(nd, input, output_size):
-    from ..tensor import Tensor
     op = f"adaptive_avg_pool{nd}d"
     x, unbatched = spatial_input(op, input, nd)
     check_float(op, x)
     o = _output_size(op, output_size, nd, x)
-    xp = x.xp
     y = x
-    for i in range(nd):  # averaging is separable: one small matrix per spatial dim
-        n_in = x.shape[2 + i]
-        start, end = _adaptive_bounds(xp, n_in, o[i])
-        j = xp.arange(n_in)
-        inside = (j >= start[:, None]) & (j < end[:, None])
-        mat = (inside / (end - start)[:, None]).astype(x.dtype)
-        y = (y.transpose(2 + i, -1) @ Tensor._make(mat.T.copy())).transpose(2 + i, -1)
+    for i in range(nd):  # averaging is separable: one dim at a time
+        y = _adaptive_avg_dim(y, 2 + i, o[i])
     return y.squeeze(0) if unbatched else y
+
+
+def _adaptive_avg_dim(x, axis, n_out):
+    """x averaged over PyTorch's adaptive windows along ``axis`` (n_in -> n_out).
+
+    Windows of equal size that tile the dim: a reshape and a mean. Otherwise every window
+    is gathered at its own positions, padded to the widest with a zero cell appended to
+    the dim (so a NaN/Inf stays within the windows that contain it: no dense matrix
+    product, no cumulative sum, no 0 · Inf)."""
+    from ..ops.resample import pad_constant
+    from ..tensor import Tensor
+    n_in = x.shape[axis]
+    if n_in % n_out == 0:
+        step = n_in // n_out
+        return x.reshape(x.shape[:axis] + (n_out, step) + x.shape[axis + 1:]).mean(axis + 1)
+    xp = x.xp
+    start, end = _adaptive_bounds(xp, n_in, n_out)
+    width = int((end - start).max())
+    pos = start[:, None] + xp.arange(width)                        # (n_out, width)
+    idx = xp.where(pos < end[:, None], pos, n_in)                  # n_in: the zero cell
+    rest = x.ndim - axis - 1
+    xz = pad_constant(x, before=(0,) * (rest + 1), after=(1,) + (0,) * rest, value=0.0)
+    inv = (1.0 / (end - start)).astype(x.dtype).reshape((-1,) + (1,) * rest)
+    win = xz[(slice(None),) * axis + (idx,)]                       # (..., n_out, width, ...)
+    return win.sum(axis + 1) * Tensor._make(xp.ascontiguousarray(inv))
 
 
 def adaptive_avg_pool1d(input, output_size):
@@ -199,7 +223,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
         dest.append(xp.minimum(start[:, None] + xp.arange(width), end[:, None] - 1))
     r, c = rows[0], cols[0]
     win = x.array[:, :, r[:, None, :, None], c[None, :, None, :]]     # (n, c, oh, ow, kh, kw)
-    win = win.reshape(win.shape[:4] + (-1,))
+    win = win.reshape(win.shape[:4] + (win.shape[4] * win.shape[5],))  # -1 fails when n = 0
     tap = win.argmax(axis=-1)
     kw = c.shape[1]
     pos_h = r[xp.arange(o[0])[:, None], tap // kw]       # (n, c, oh, ow)

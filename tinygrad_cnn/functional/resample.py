@@ -7,12 +7,13 @@ import numbers
 
 from ..errors import OpTypeError, OpValueError
 from ..ops import resample as _rs
-from ..ops.cnn_args import check_float
+from ..ops.cnn_args import check_float, require_tensor
 
 
 def _factor_args(op, input, factor):
     """(batched input, factor tuple, was_unbatched) under API.md's rule: the input is
     (n, c, *spatial) unless a tuple factor has ndim - 1 entries (then (c, *spatial))."""
+    require_tensor(op, input)
     if isinstance(factor, (tuple, list)):
         f = tuple(factor)
         if len(f) == input.ndim - 1:
@@ -67,11 +68,25 @@ def _source_index(xp, n_in, n_out, scale, align_corners, mode):
     return xp.maximum((dst + 0.5) * scale - 0.5, 0.0)
 
 
-def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
     """Resize the spatial dims of (n, c, *spatial) input, as torch.nn.functional.interpolate
-    for modes "nearest", "linear" (3-D input), "bilinear" (4-D), "trilinear" (5-D)."""
+    for modes "nearest", "linear" (3-D input), "bilinear" (4-D), "trilinear" (5-D).
+
+    With ``scale_factor``, the source positions use that factor (PyTorch's default) unless
+    ``recompute_scale_factor=True``, which uses input size / output size instead.
+    ``antialias=True`` is not implemented and is refused."""
     from ..tensor import Tensor
     op = "interpolate"
+    require_tensor(op, input)
+    if antialias:
+        raise OpValueError(f"{op}: antialias=True is not supported (only antialias=False)")
+    if recompute_scale_factor not in (None, True, False):
+        raise OpTypeError(f"{op}: recompute_scale_factor must be None, True or False, got "
+                          f"{recompute_scale_factor!r}")
+    if recompute_scale_factor and scale_factor is None:
+        raise OpValueError(f"{op}: recompute_scale_factor is only meaningful with "
+                           "scale_factor (size was given)")
     nd = input.ndim - 2
     if nd < 1 or nd > 3:
         raise OpValueError(f"{op}: expected a 3-D, 4-D or 5-D input, got shape {input.shape}")
@@ -103,25 +118,32 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         if any(o <= 0 for o in out):
             raise OpValueError(f"{op}: scale_factor {scale_factor!r} gives an empty output "
                                f"{out} for input {input.shape}")
-        scales = [1.0 / v for v in sf]
+        scales = [i / o for i, o in zip(s_in, out)] if recompute_scale_factor else \
+            [1.0 / v for v in sf]
     xp = input.xp
     if mode == "nearest":
         idx = [_source_index(xp, i, o, sc, None, mode) for i, o, sc in zip(s_in, out, scales)]
         mesh = xp.ix_(*idx)
         return input[(slice(None), slice(None)) + tuple(mesh)]
     y = input
-    for i in range(nd):  # separable: one (out × in) interpolation matrix per spatial dim
+    for i in range(nd):  # separable: along each spatial dim, 2 neighbours with weights
         src = _source_index(xp, s_in[i], out[i], scales[i], align_corners, mode)
         i0 = xp.minimum(xp.floor(src).astype("int64"), s_in[i] - 1)
-        i1 = xp.minimum(i0 + 1, s_in[i] - 1)
-        lam = src - i0
-        mat = xp.zeros((out[i], s_in[i]), dtype="float64")
-        rows = xp.arange(out[i])
-        mat[rows, i0] += 1.0 - lam
-        mat[rows, i1] += lam
-        m = Tensor._make(xp.ascontiguousarray(mat.T.astype(input.dtype)))
-        y = (y.transpose(2 + i, -1) @ m).transpose(2 + i, -1)
+        i1 = xp.minimum(i0 + 1, s_in[i] - 1)   # PyTorch's neighbour (itself at the edge)
+        lam = (src - i0).astype(input.dtype)
+        shape = (-1,) + (1,) * (nd - 1 - i)
+        w1 = Tensor._make(xp.ascontiguousarray(lam.reshape(shape)))
+        w0 = Tensor._make(xp.ascontiguousarray((1 - lam).reshape(shape)))
+        lead = (slice(None),) * (2 + i)
+        # gathers, not a dense matrix product: a NaN/Inf pixel reaches only the outputs
+        # whose two neighbours include it (as PyTorch); the backward is the adjoint scatter
+        with xp_quiet(input):  # 0 · Inf is NaN silently, as in PyTorch (NumPy would warn)
+            y = y[lead + (i0,)] * w0 + y[lead + (i1,)] * w1
     return y
+
+
+def xp_quiet(t):
+    return t.backend.quiet_fp()
 
 
 # ---------------------------------------------------------------- pad
@@ -130,6 +152,7 @@ def pad(input, pad, mode="constant", value=0.0):
     (before, after) pairs starting from the last dim, as PyTorch. Modes: constant, reflect,
     replicate, circular."""
     op = "pad"
+    require_tensor(op, input)
     if not isinstance(pad, (tuple, list)) or len(pad) % 2 or \
             any(isinstance(p, bool) or not isinstance(p, numbers.Integral) for p in pad):
         raise OpTypeError(f"{op}: pad must be a tuple of an even number of ints, got {pad!r}")
@@ -181,3 +204,48 @@ def pad(input, pad, mode="constant", value=0.0):
         idx.append(i)
     lead = (slice(None),) * (input.ndim - k)
     return input[lead + tuple(xp.ix_(*idx))]
+
+
+# ---------------------------------------------------------------- pixel shuffle
+def _shuffle_factor(op, name, factor):
+    if isinstance(factor, bool) or not isinstance(factor, numbers.Integral) or factor < 1:
+        raise OpValueError(f"{op}: {name} must be a positive int, got {factor!r}")
+    return int(factor)
+
+
+def pixel_shuffle(input, upscale_factor):
+    """(*, c·r², h, w) -> (*, c, h·r, w·r), as torch.nn.functional.pixel_shuffle: output
+    pixel (i·r + a, j·r + b) of channel k is input channel k·r² + a·r + b at (i, j).
+    A reshape, a permute and a reshape, so the backward is their adjoints."""
+    op = "pixel_shuffle"
+    require_tensor(op, input)
+    r = _shuffle_factor(op, "upscale_factor", upscale_factor)
+    if input.ndim < 3:
+        raise OpValueError(f"{op}: expected an input with at least 3 dims (*, c, h, w), got "
+                           f"shape {input.shape}")
+    *lead, c, h, w = input.shape
+    if c % (r * r):
+        raise OpValueError(f"{op}: the channels ({c}) must be divisible by upscale_factor² "
+                           f"({r * r}) (input shape {input.shape})")
+    k = len(lead)
+    y = input.reshape(tuple(lead) + (c // (r * r), r, r, h, w))
+    y = y.permute(tuple(range(k)) + (k, k + 3, k + 1, k + 4, k + 2))
+    return y.reshape(tuple(lead) + (c // (r * r), h * r, w * r))
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """(*, c, h·r, w·r) -> (*, c·r², h, w): the inverse of :func:`pixel_shuffle`."""
+    op = "pixel_unshuffle"
+    require_tensor(op, input)
+    r = _shuffle_factor(op, "downscale_factor", downscale_factor)
+    if input.ndim < 3:
+        raise OpValueError(f"{op}: expected an input with at least 3 dims (*, c, h, w), got "
+                           f"shape {input.shape}")
+    *lead, c, h, w = input.shape
+    if h % r or w % r:
+        raise OpValueError(f"{op}: the height ({h}) and width ({w}) must be divisible by "
+                           f"downscale_factor ({r}) (input shape {input.shape})")
+    k = len(lead)
+    y = input.reshape(tuple(lead) + (c, h // r, r, w // r, r))
+    y = y.permute(tuple(range(k)) + (k, k + 2, k + 4, k + 1, k + 3))
+    return y.reshape(tuple(lead) + (c * r * r, h // r, w // r))

@@ -38,8 +38,17 @@ def int_tuple(op, name, value, nd, *, minimum=None):
     return vals
 
 
+def require_tensor(op, x, name="input"):
+    """Refuse anything but a Tensor (a nested list, an array) with a TypeError naming op."""
+    from ..tensor import Tensor
+    if not isinstance(x, Tensor):
+        raise OpTypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}; wrap data "
+                          "with tinygrad_cnn.tensor(...) first")
+
+
 def spatial_input(op, x, nd):
     """``(x_batched, was_unbatched)``: accepts (n, c, *s) or unbatched (c, *s)."""
+    require_tensor(op, x)
     if x.ndim == nd + 1:
         return x.unsqueeze(0), True
     if x.ndim != nd + 2:
@@ -63,11 +72,18 @@ def out_size(op, size, k, st, pb, pa, d, ceil_mode=False):
     (PyTorch's rule, ceil_mode included)."""
     ext = d * (k - 1) + 1
     span = size + pb + pa - ext
+    if ceil_mode:
+        # PyTorch's rule: ceil((span) / st) + 1, floor division of a possibly negative span
+        # (so a kernel larger than the padded input still gives one partial window)
+        o = -(-span // st) + 1
+        if (o - 1) * st >= size + pb:
+            o -= 1  # the last window must start inside the input or its left padding
+        if o <= 0:
+            raise OpValueError(f"{op}: kernel extent {ext} (kernel {k}, dilation {d}) leaves "
+                               f"no window on the input size {size} (padding {pb}+{pa})")
+        return o
     if span < 0:
         raise OpValueError(f"{op}: kernel extent {ext} (kernel {k}, dilation {d}) is larger than "
                            f"the padded input size {size + pb + pa} (input {size}, padding "
                            f"{pb}+{pa})")
-    o = (-(-span // st) if ceil_mode else span // st) + 1
-    if ceil_mode and (o - 1) * st >= size + pb:
-        o -= 1  # the last window must start inside the input or its left padding
-    return o
+    return span // st + 1

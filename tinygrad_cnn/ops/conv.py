@@ -9,8 +9,9 @@ Each one's backward is written with the other two, exactly as the lecture notes 
 so every gradient of a gradient is again one of these ops. Shapes (notation in cnn_args):
 x (n, c, *s), w (f, cg, *k), y (n, f, *o). ``pad`` is ((before, after), ...) per dim.
 
-The work is one GEMM per group between two layout moves (im2col before, col2im after for
-the input gradient); ``conv_columns`` holds the layouts: contiguous slices of the padded
+Depthwise convs (one input channel per group) are tap sums instead (``conv_depthwise``).
+Otherwise the work is one GEMM per group between two layout moves (im2col before, col2im
+after for the input gradient); ``conv_columns`` holds the layouts: contiguous slices of the padded
 grid at stride 1, a strided window view otherwise. Batches are processed in chunks sized
 to keep the columns small (see COLS_BUDGET).
 """
@@ -18,8 +19,13 @@ from __future__ import annotations
 
 from ..autograd.grad_mode import state as grad_state
 from .conv_columns import layout_for
+from .conv_depthwise import (
+    depthwise_forward,
+    depthwise_transpose,
+    depthwise_weight,
+    is_depthwise,
+)
 from .op_registry import register
-from .windows import prod
 
 _NAME = {1: "conv1d", 2: "conv2d", 3: "conv3d"}
 
@@ -41,6 +47,8 @@ def conv_forward(xp, x, w, st, pad, d, g, keep_cols=None):
     for the weight gradient, which then needs no second gather."""
     n = x.shape[0]
     f = w.shape[0]
+    if is_depthwise(x.shape[1], w.shape[1], g):
+        return depthwise_forward(xp, x, w, st, pad, d)
     lay = layout_for(x.shape, w.shape[2:], st, pad, d, g)
     w2 = w.reshape(g, f // g, -1)
     y = xp.empty((n, f) + lay.o, dtype=xp.result_type(x.dtype, w.dtype))
@@ -59,6 +67,10 @@ def conv_weight_forward(xp, x, gy, k, st, pad, d, g, cols=None):
     """gw (f, cg, *k) = Σ_{n,o} gy[n, f, o] · window(x)[n, c, o, k]."""
     n, c = x.shape[:2]
     f = gy.shape[1]
+    if is_depthwise(c, c // g, g):
+        return depthwise_weight(xp, x, gy, k, st, pad, d)
+    if n == 0:  # an empty batch contributes nothing (no chunk to sum over)
+        return xp.zeros((f, c // g) + tuple(k), dtype=xp.result_type(x.dtype, gy.dtype))
     lay = layout_for(x.shape, k, st, pad, d, g)
     gw = None
     for i, part in enumerate(_batch_chunks(n, lay.per_sample)):
@@ -80,6 +92,8 @@ def conv_transpose_forward(xp, gy, w, st, pad, d, g, size):
     f, cg = w.shape[:2]
     k = w.shape[2:]
     nd = len(k)
+    if is_depthwise(cg * g, cg, g):
+        return depthwise_transpose(xp, gy, w, st, pad, d, g, size)
     full = tuple((dd * (kk - 1) - pb, dd * (kk - 1) - pa) for kk, dd, (pb, pa) in zip(k, d, pad))
     if all(s == 1 for s in st) and f <= cg * g and all(a >= 0 and b >= 0 for a, b in full) \
             and all(o + a + b - dd * (kk - 1) == si for o, (a, b), dd, kk, si
@@ -129,8 +143,9 @@ def _register(nd):
 
         # keep the im2col columns for the weight gradient when one will be wanted
         saved = {}
-        y = conv_forward(x.xp, x.array, w.array, stride, pad, dilation, groups,
-                         saved if w.requires_grad and grad_state.enabled else None)
+        with x.backend.quiet_fp():  # Inf/NaN arithmetic is silent, as in PyTorch
+            y = conv_forward(x.xp, x.array, w.array, stride, pad, dilation, groups,
+                             saved if w.requires_grad and grad_state.enabled else None)
         return _add_bias(y, bias, nd), backward
 
     @register(f"conv_transpose{nd}d", rule=f"ggy = {name}(gz, w); gw = {name}_weight(gz, gy)", saves=("w for ggy", "gy for gw"))
@@ -142,7 +157,9 @@ def _register(nd):
                         ksize=w.shape[2:]) if w.requires_grad else None
             return (ggy, gw) + _bias_grad(gz, bias, nd)
 
-        z = conv_transpose_forward(gy.xp, gy.array, w.array, stride, pad, dilation, groups, size)
+        with gy.backend.quiet_fp():
+            z = conv_transpose_forward(gy.xp, gy.array, w.array, stride, pad, dilation, groups,
+                                       size)
         return _add_bias(z, bias, nd), backward
 
     @register(f"{name}_weight", rule=f"gx = conv_transpose{nd}d(gy, ggw); ggy = {name}(x, ggw)", saves=("gy for gx", "x for ggy"))
@@ -154,8 +171,10 @@ def _register(nd):
                        groups=groups) if gy.requires_grad else None
             return gx, ggy
 
-        return conv_weight_forward(x.xp, x.array, gy.array, ksize, stride, pad, dilation,
-                                   groups, cols), backward
+        with x.backend.quiet_fp():
+            gw = conv_weight_forward(x.xp, x.array, gy.array, ksize, stride, pad, dilation,
+                                     groups, cols)
+        return gw, backward
 
     return conv, conv_t, conv_w
 

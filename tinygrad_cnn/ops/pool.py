@@ -18,24 +18,40 @@ as PyTorch's return_indices. Notation in cnn_args.
 from __future__ import annotations
 
 from .op_registry import register
-from .windows import crop_spatial, pad_spatial, prod, tap_slices, window_spread, window_view
+from .windows import crop_spatial, pad_spatial, prod, tap_slices, window_spread
+
+
+def _tap_dtype(n_taps):
+    """The smallest integer type that numbers ``n_taps`` kernel taps."""
+    return "int8" if n_taps < 128 else "int16" if n_taps < 32768 else "int32"
 
 
 def max_pool_taps(xp, x, k, st, p, d, o, pr):
-    """Window maxima (n, c, *o) and which kernel tap holds each (int8/16, first maximum;
-    NaN counts as the maximum, as PyTorch). One vectorised pass per kernel tap."""
+    """Window maxima (n, c, *o) and which kernel tap holds each (first maximum; NaN counts
+    as the maximum, as PyTorch). One vectorised pass per kernel tap.
+
+    A padded cell never wins: in a window whose real cells are all -inf (equal to the
+    padding) the first *real* tap is chosen, the cell PyTorch's index names, so the
+    gradient goes where ``return_indices`` says."""
     xpad = pad_spatial(xp, x, p, pr, value=-xp.inf)
     lead = (slice(None), slice(None))
-    views = [xpad[lead + where] for _, where in tap_slices(k, st, d, o)]
+    slices = [where for _, where in tap_slices(k, st, d, o)]
+    views = [xpad[lead + where] for where in slices]
     best = views[0].copy()
     for v in views[1:]:
         xp.maximum(best, v, out=best)  # NaN propagates
-    arg = xp.zeros(best.shape, dtype="int8" if len(views) < 128 else "int16")
+    arg = xp.zeros(best.shape, dtype=_tap_dtype(len(views)))
     has_nan = bool(xp.isnan(best).any())
+    real = None
+    if (any(p) or any(pr)) and bool((best == -xp.inf).any()):
+        # which cells of the padded grid are real: (1, 1, *P), sliced like the views
+        real = pad_spatial(xp, xp.ones((1, 1) + x.shape[2:], dtype=bool), p, pr, value=False)
     for t in range(len(views) - 1, -1, -1):  # last to first, so the first maximum wins
         hit = views[t] == best
         if has_nan:
             hit |= xp.isnan(views[t])  # a NaN maximum sits at the first NaN
+        if real is not None:
+            hit &= real[lead + slices[t]]
         # arg = t where hit: integer arithmetic, several times faster than where/copyto
         arg -= (arg - t) * hit.view("int8").astype(arg.dtype, copy=False)
     return best, arg
@@ -83,7 +99,7 @@ def gather_taps(xp, gpad, arg, k, st, d):
 
 
 def _planes(a):
-    return a.reshape(a.shape[:2] + (-1,))
+    return a.reshape(a.shape[:2] + (prod(a.shape[2:]),))  # not -1: ambiguous when n = 0
 
 
 def gather_planes(xp, x, indices):

@@ -49,7 +49,6 @@ def window_spread(xp, cols, k, st, d, o, padded_shape, dtype):
     Overlapping windows accumulate.
     """
     out = xp.zeros(padded_shape, dtype=dtype)
-    nd = len(k)
     lead = (slice(None), slice(None))
     for tap, where in tap_slices(k, st, d, o):
         out[lead + where] += cols[lead + tap]

@@ -1,0 +1,239 @@
+"""Depthwise convolution (one input channel per group, the MobileNet case) as tap sums.
+
+A grouped conv with ``cg == 1`` has ``g = c`` groups of one input channel and ``mult = f / c``
+filters each. Its im2col GEMM per group is a ``(mult, kp) @ (kp, m·o)`` product, far too
+thin for BLAS, so instead each of the three maps is a sum over the ``kp`` kernel taps of a
+whole-chunk elementwise product (no columns):
+
+    y[n, c, j, o]           = Σ_t w[c, j, t] · xpad[n, c, o·st + t·d]
+    gw[c, j, t]             = Σ_{n, o} gy[n, c, j, o] · xpad[n, c, o·st + t·d]
+    gxpad[n, c, o·st + t·d] += Σ_j w[c, j, t] · gy[n, c, j, o]
+
+Shapes: x (n, c, *s), w (c·mult, 1, *k), gy (n, c·mult, *o); filter ``c·mult + j`` reads
+channel c (PyTorch's order).
+
+Layout (:class:`PhaseGrid`): the padded input is split into its ``prod(st)`` stride phases
+(positions ≡ r mod st), each phase grid flattened as in ``conv_columns.GridLayout``. Tap t
+reads phase ``(t·d) mod st`` shifted by ``(t·d) // st``: a *contiguous* slice of ``q``
+values per (n, c), output positions counted on the phase grid's rows (the row ends are
+dropped). Each tap is then one long-vector multiply-add, whatever the stride. The weight
+gradient pairs the row-end columns with zeros of gy (or, when the chunk holds an Inf/NaN,
+reads the tap views at the real outputs only), and the spread zeroes the row-end columns
+first, so a NaN/Inf reaches only what PyTorch's does.
+The batch is processed in chunks whose accumulator fits in cache (``CHUNK_BUDGET``).
+"""
+from __future__ import annotations
+
+from .cnn_args import out_size
+from .windows import prod, taps
+
+# Elements of one chunk's buffers (phases, accumulator, temporary; 256 K = 1 MB of
+# float32): every tap passes over them, so they should stay in cache, but smaller chunks
+# pay the per-call overhead of the tap loop more often. Measured here (fwd+bwd, CPU time,
+# N8 C64 56² 3×3): 2^18 is best at stride 1 and 2 (2^16: +40 %, 2^21: +25-110 %).
+CHUNK_BUDGET = 1 << 18
+
+
+def is_depthwise(c, cg, g):
+    """True when the conv with c input channels, cg per group and g groups is depthwise."""
+    return cg == 1 and g == c and c > 1
+
+
+class PhaseGrid:
+    """Per-chunk buffers (nph, m, c, size): the stride phases of the padded input, flat."""
+
+    def __init__(self, s, k, st, pad, d):
+        self.s, self.k, self.st, self.pad = tuple(s), tuple(k), tuple(st), tuple(pad)
+        self.o = tuple(out_size("conv", si, ki, sti, pb, pa, di)
+                       for si, ki, sti, (pb, pa), di in zip(s, k, st, pad, d))
+        P = [si + pb + pa for si, (pb, pa) in zip(s, pad)]
+        self.Q = tuple(-(-p // sti) for p, sti in zip(P, st))          # phase grid sizes
+        self.G = tuple(prod(self.Q[i + 1:]) for i in range(len(self.Q)))
+        self.q = self.o[0] * self.G[0]
+        self.row_shape = (self.o[0],) + self.Q[1:]
+        self.phases = taps(self.st)                                    # phase index tuples
+        self.tap_at = []                                               # (phase, offset) per tap
+        for tap in taps(k):
+            rs = tuple(t * dd % sti for t, dd, sti in zip(tap, d, st))
+            sh = tuple(t * dd // sti for t, dd, sti in zip(tap, d, st))
+            self.tap_at.append((self.phases.index(rs), sum(a * b for a, b in zip(sh, self.G))))
+        slack = max(off for _, off in self.tap_at) + self.q - prod(self.Q)
+        self.size = prod(self.Q) + max(slack, 0)
+
+    def per_channel(self, mult):
+        """Buffer elements per sample and channel: the phases, an accumulator and a
+        temporary of mult filters."""
+        return len(self.phases) * self.size + 2 * mult * self.q
+
+    def _parts(self, r):
+        """Per dim: (x slice, phase-grid slice) of the x cells that fall in phase r."""
+        out = []
+        for ri, si, sti, (pb, _) in zip(r, self.s, self.st, self.pad):
+            j0 = (ri - pb) % sti
+            cnt = len(range(j0, si, sti))
+            p0 = (j0 + pb) // sti
+            out.append((slice(j0, si, sti), slice(p0, p0 + cnt)))
+        return out
+
+    def _phase_view(self, buf, ph):
+        m, c = buf.shape[1:3]
+        return buf[ph, :, :, :prod(self.Q)].reshape((m, c) + self.Q)
+
+    def fill(self, xp, x):
+        """The phase buffers of the chunk x (m, c, *s): zero padding around x."""
+        m, c = x.shape[:2]
+        buf = xp.zeros((len(self.phases), m, c, self.size), dtype=x.dtype)
+        lead = (slice(None), slice(None))
+        for ph, r in enumerate(self.phases):
+            parts = self._parts(r)
+            self._phase_view(buf, ph)[lead + tuple(p for _, p in parts)] = \
+                x[lead + tuple(xs for xs, _ in parts)]
+        return buf
+
+    def unfill(self, buf, z):
+        """Write the interior of the phase buffers back into z (m, c, *s): fill's adjoint
+        (each x cell lives in exactly one phase)."""
+        lead = (slice(None), slice(None))
+        for ph, r in enumerate(self.phases):
+            parts = self._parts(r)
+            z[lead + tuple(xs for xs, _ in parts)] = \
+                self._phase_view(buf, ph)[lead + tuple(p for _, p in parts)]
+        return z
+
+    def tap(self, buf, t):
+        """Tap t's contiguous (m, c, q) slice of the buffers."""
+        ph, off = self.tap_at[t]
+        return buf[ph, :, :, off:off + self.q]
+
+    def tap_real(self, xp, buf, t):
+        """Tap t's values at the real outputs only: a strided (m, c, *o) view."""
+        ph, off = self.tap_at[t]
+        base = buf[ph, :, :, off:]
+        item = buf.itemsize
+        return xp.lib.stride_tricks.as_strided(
+            base, shape=base.shape[:2] + self.o,
+            strides=base.strides[:2] + tuple(g * item for g in self.G))
+
+    def rows(self, a):
+        """``a`` (..., q) seen as (..., *row_shape)."""
+        return a.reshape(a.shape[:-1] + self.row_shape)
+
+    def real(self, a):
+        """The real outputs (..., *o) of ``a`` (..., q): the row ends dropped (a view)."""
+        r = self.rows(a)
+        nd = len(self.o)
+        return r[(Ellipsis,) + tuple(slice(0, oo) for oo in self.o)] if nd > 1 else r
+
+    def zero_junk(self, a):
+        """Zero, in place, the row-end columns of ``a`` (..., q) (contiguous)."""
+        r = self.rows(a)
+        nd = len(self.o)
+        for i in range(1, nd):
+            if self.o[i] < self.row_shape[i]:
+                r[(Ellipsis, slice(self.o[i], None)) + (slice(None),) * (nd - 1 - i)] = 0
+
+
+def _blocks(n, c, per_channel):
+    """(batch slice, channel slice) pairs whose buffers (``per_channel`` elements per sample
+    and channel) fit the budget: whole samples when they fit, else channel blocks of one
+    sample (channels are independent in a depthwise conv)."""
+    per_sample = c * per_channel
+    if per_sample <= CHUNK_BUDGET or n == 0:
+        step = max(1, min(n, CHUNK_BUDGET // max(per_sample, 1)))
+        return [(slice(i, min(i + step, n)), slice(None)) for i in range(0, n, step)]
+    cb = max(1, CHUNK_BUDGET // max(per_channel, 1))
+    return [(slice(i, i + 1), slice(j, min(j + cb, c))) for i in range(n) for j in range(0, c, cb)]
+
+
+def depthwise_forward(xp, x, w, st, pad, d):
+    """y (n, c·mult, *o) = x ⋆ w for a depthwise w (c·mult, 1, *k)."""
+    n, c = x.shape[:2]
+    mult = w.shape[0] // c
+    grid = PhaseGrid(x.shape[2:], w.shape[2:], st, pad, d)
+    dtype = xp.result_type(x.dtype, w.dtype)
+    wt = w.reshape(c, mult, -1, 1).astype(dtype, copy=False)        # (c, mult, kp, 1)
+    y = xp.empty((n, c, mult) + grid.o, dtype=dtype)
+    for bs, cs in _blocks(n, c, grid.per_channel(mult)):
+        buf = grid.fill(xp, x[bs, cs].astype(dtype, copy=False))[:, :, :, None]
+        acc = xp.empty(buf.shape[1:3] + (mult, grid.q), dtype=dtype)
+        tmp = xp.empty_like(acc)
+        wb = wt[cs]
+        for t in range(len(grid.tap_at)):
+            ph, off = grid.tap_at[t]
+            view = buf[ph, :, :, :, off:off + grid.q]                  # (m, cb, 1, q)
+            xp.multiply(view, wb[:, :, t], out=acc if t == 0 else tmp)
+            if t:
+                acc += tmp
+        y[bs, cs] = grid.real(acc)
+    return y.reshape((n, c * mult) + grid.o)
+
+
+def depthwise_weight(xp, x, gy, k, st, pad, d):
+    """gw (c·mult, 1, *k) = Σ_{n,o} gy · window(x), one reduction per tap.
+
+    With a finite chunk each tap is one batched (m, c) dot product of its contiguous slice
+    with gy laid out on the grid rows (zero at the row ends); a chunk holding an Inf/NaN
+    reads the tap views at the real outputs only (a strided einsum, slower), so that no
+    0 · Inf is ever formed."""
+    n, c = x.shape[:2]
+    k = tuple(k)
+    mult = gy.shape[1] // c
+    grid = PhaseGrid(x.shape[2:], k, st, pad, d)
+    dtype = xp.result_type(x.dtype, gy.dtype)
+    gw = xp.zeros((c, mult, prod(k)), dtype=dtype)
+    spatial = "xyz"[:len(k)]
+    spec = f"mc{spatial},mcj{spatial}->cj"
+    gy5 = gy.reshape((n, c, mult) + grid.o)
+    for bs, cs in _blocks(n, c, grid.per_channel(mult)):
+        xc = x[bs, cs].astype(dtype, copy=False)
+        buf = grid.fill(xp, xc)
+        g5 = gy5[bs, cs].astype(dtype, copy=False)
+        gwb = gw[cs]                                                     # a view: += writes gw
+        if not bool(xp.isfinite(xc).all()):
+            for t in range(len(grid.tap_at)):
+                gwb[:, :, t] += xp.einsum(spec, grid.tap_real(xp, buf, t), g5)
+            continue
+        m, cb = g5.shape[:2]
+        rows = xp.zeros((m, cb, mult) + grid.row_shape, dtype=dtype)
+        rows[(Ellipsis,) + tuple(slice(0, oo) for oo in grid.o)] = g5
+        rows = rows.reshape(m, cb, mult, grid.q).swapaxes(2, 3)         # (m, cb, q, mult)
+        for t in range(len(grid.tap_at)):
+            dots = xp.matmul(grid.tap(buf, t)[:, :, None, :], rows)      # (m, cb, 1, mult)
+            gwb[:, :, t] += dots[:, :, 0].sum(axis=0)
+    return gw.reshape((c * mult, 1) + k)
+
+
+def depthwise_transpose(xp, gy, w, st, pad, d, c, size):
+    """z (n, c, *size): the adjoint in x, each gy value spread over its window times w."""
+    n, f = gy.shape[:2]
+    mult = f // c
+    k = w.shape[2:]
+    full = tuple((dd * (kk - 1) - pb, dd * (kk - 1) - pa) for kk, dd, (pb, pa) in zip(k, d, pad))
+    if all(s == 1 for s in st) and all(a >= 0 and b >= 0 for a, b in full):
+        # stride 1: the correlation of each gy channel with its flipped filter (a gather,
+        # no scatter adds), then the mult filters of a channel summed
+        nd = len(k)
+        wf = xp.ascontiguousarray(w[(slice(None), slice(None)) + (slice(None, None, -1),) * nd])
+        z = depthwise_forward(xp, gy, wf, st, full, d)                   # (n, c·mult, *size)
+        return z if mult == 1 else z.reshape((n, c, mult) + tuple(size)).sum(axis=2)
+    grid = PhaseGrid(size, w.shape[2:], st, pad, d)
+    dtype = xp.result_type(gy.dtype, w.dtype)
+    wt = w.reshape(c, mult, -1, 1).astype(dtype, copy=False)
+    z = xp.empty((n, c) + tuple(size), dtype=dtype)
+    gy5 = gy.reshape((n, c, mult) + grid.o)
+    for bs, cs in _blocks(n, c, grid.per_channel(mult)):
+        g5 = gy5[bs, cs]
+        m, cb = g5.shape[:2]
+        rows = xp.zeros((m, cb, mult) + grid.row_shape, dtype=dtype)  # gy on the grid rows
+        rows[(Ellipsis,) + tuple(slice(0, oo) for oo in grid.o)] = g5
+        rows = rows.reshape(m, cb, mult, grid.q)
+        buf = xp.zeros((len(grid.phases), m, cb, grid.size), dtype=dtype)
+        tmp = xp.empty_like(rows)
+        wb = wt[cs]
+        for t in range(len(grid.tap_at)):
+            xp.multiply(rows, wb[:, :, t], out=tmp)
+            s = tmp[:, :, 0] if mult == 1 else tmp.sum(axis=2)
+            grid.zero_junk(s)  # w·0 is NaN where w is Inf: keep it off the next row's cells
+            grid.tap(buf, t)[...] += s
+        grid.unfill(buf, z[bs, cs])
+    return z
