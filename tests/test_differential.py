@@ -599,6 +599,17 @@ def test_bug4_sign_has_a_zero_gradient():
     np.testing.assert_array_equal(x.grad.numpy(), [1.0, -1.0])
 
 
+@pytest.mark.xfail(strict=True, reason="bug 5 (found by ruff ARG002): Module.register_buffer "
+                   "accepts persistent=False and ignores it; the buffer is still saved")
+def test_bug5_non_persistent_buffer_stays_out_of_the_state_dict():
+    m = tg.nn.Module()
+    m.register_buffer("scratch", tg.zeros(2), persistent=False)
+    assert "scratch" not in m.state_dict()
+    ref = torch.nn.Module()
+    ref.register_buffer("scratch", torch.zeros(2), persistent=False)
+    assert "scratch" not in ref.state_dict()
+
+
 def _fails(prog):
     try:
         run(prog, "torch")  # a shrunk program must still be valid for torch
