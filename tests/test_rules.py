@@ -36,7 +36,6 @@ MATH_WORDS = {
     "shape", "ndim", "dtype", "device",     # attributes: x.shape
     "argsort",                              # the inverse of a permutation
     "along", "start",                       # index ranges: "start : start + n along dim"
-    "ties",                                 # "split evenly on ties" is a rule, not prose
 }
 NOT_DIFFERENTIABLE = re.compile(
     r"not differentiable \(((integer|bool) result|piecewise constant)\)")
