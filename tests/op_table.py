@@ -486,9 +486,8 @@ for _nd in (1, 2, 3):
 
         sc_s.append((lambda gy, n=mp, geo=geo, size=sp: REG[f"{n}_scatter"](gy, size=size, **geo),
                      vjp, [g]))
-        _, tidx = getattr(TF, mp)(torch.from_numpy(x), return_indices=True, **kw)
-
-        def gather_ref(z, tidx=tidx):
+        def gather_ref(z, x=x, n=mp, kw=kw):  # torch's indices, taken only when torch runs
+            _, tidx = getattr(TF, n)(torch.from_numpy(x), return_indices=True, **kw)
             return z.flatten(2).gather(2, tidx.flatten(2)).view(tidx.shape)
 
         ga_s.append((lambda z, n=mp, geo=geo: REG[f"{n}_gather"](z, **geo), gather_ref,
@@ -510,12 +509,14 @@ for _nd in (1, 2, 3):
             # PyTorch) keeps one value and is not differentiable in the others
             ukw = dict(kernel_size=k, stride=k, padding=0)
             if d == 1 and not ceil:
-                y, uidx = getattr(TF, mp)(torch.from_numpy(x), return_indices=True, **ukw)
-                size = tuple(sp)
-                un_s.append((lambda v, n=f"max_unpool{_nd}d", i_=uidx.numpy(), size=size:
+                # our own pooling gives the indices, so the table builds without torch
+                # (the max_pool samples check those indices' gradients against torch)
+                y, uidx = getattr(F, mp)(tg.tensor(x), return_indices=True, **ukw)
+                size, uidx = tuple(sp), uidx.numpy()
+                un_s.append((lambda v, n=f"max_unpool{_nd}d", i_=uidx, size=size:
                              REG[n](v, indices=i_, size=size),
                              lambda v, n=f"max_unpool{_nd}d", i_=uidx, size=size, kw=ukw:
-                             getattr(TF, n)(v, i_, output_size=size, **kw),
+                             getattr(TF, n)(v, torch.from_numpy(i_), output_size=size, **kw),
                              [y.numpy()]))
     while len(un_s) < 4:  # the same layouts again with other values
         un_s.append((un_s[len(un_s) % 2][0], un_s[len(un_s) % 2][1],
@@ -581,7 +582,8 @@ SPECS["downsample"] = Spec(
      (lambda: F.downsample(tg.ones(1, 1, 3), "2"), TypeError, r"downsample: factor must be"),
      (lambda: F.downsample(tg.ones(1, 1, 3), (2, 2, 2)), ValueError, r"downsample: factor")])
 SPECS["pad"] = Spec(
-    [(lambda x, p=p: F.pad(x, p, value=v), lambda x, p=p: TF.pad(x, p, value=v),
+    # v=v: without it every sample would pad with the last value (late binding)
+    [(lambda x, p=p, v=v: F.pad(x, p, value=v), lambda x, p=p, v=v: TF.pad(x, p, value=v),
       [r(*sh, seed=i)]) for i, (sh, p, v) in enumerate([((2, 3), (1, 2), 0.0),
                                                         ((2, 3, 4), (1, 0, 2, 1), 1.5),
                                                         ((1, 1), (0, 1), -1.0),
