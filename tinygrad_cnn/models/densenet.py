@@ -9,8 +9,8 @@ Input (n, 3, h, w), h and w at least 32; output (n, num_classes) logits.
 from collections import OrderedDict
 
 import tinygrad_cnn as torch
-from tinygrad_cnn import nn
 import tinygrad_cnn.functional as F
+from tinygrad_cnn import nn
 
 
 class _DenseLayer(nn.Module):
@@ -65,11 +65,11 @@ class _DenseBlock(nn.ModuleDict):
                 drop_rate=drop_rate,
                 memory_efficient=memory_efficient,
             )
-            self.add_module("denselayer%d" % (i + 1), layer)
+            self.add_module("denselayer%d" % (i + 1), layer)  # noqa: UP031  (torchvision)
 
     def forward(self, init_features):
         features = [init_features]
-        for _name, layer in self.items():
+        for _name, layer in self.items():  # noqa: PERF102  (as torchvision)
             new_features = layer(features)
             features.append(new_features)
         return torch.cat(features, 1)
@@ -114,12 +114,12 @@ class DenseNet(nn.Module):
                 drop_rate=drop_rate,
                 memory_efficient=memory_efficient,
             )
-            self.features.add_module("denseblock%d" % (i + 1), block)
+            self.features.add_module("denseblock%d" % (i + 1), block)  # noqa: UP031
             num_features = num_features + num_layers * growth_rate
             if i != len(block_config) - 1:
                 trans = _Transition(num_input_features=num_features,
                                     num_output_features=num_features // 2)
-                self.features.add_module("transition%d" % (i + 1), trans)
+                self.features.add_module("transition%d" % (i + 1), trans)  # noqa: UP031
                 num_features = num_features // 2
 
         # Final batch norm

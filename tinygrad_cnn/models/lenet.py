@@ -9,8 +9,8 @@ linear layers, ``log_softmax``); input (n, 1, 28, 28), output (n, 10) log-probab
 The only lines that differ from the PyTorch version are the three imports below.
 """
 import tinygrad_cnn as torch
-from tinygrad_cnn import nn
 import tinygrad_cnn.functional as F
+from tinygrad_cnn import nn
 
 
 class Net(nn.Module):

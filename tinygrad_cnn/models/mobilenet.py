@@ -13,8 +13,8 @@ Input (n, 3, h, w), h and w at least 32; output (n, num_classes) logits.
 from functools import partial
 
 import tinygrad_cnn as torch
-from tinygrad_cnn import nn
 import tinygrad_cnn.functional as F
+from tinygrad_cnn import nn
 
 
 def _make_divisible(v, divisor, min_value=None):
@@ -71,7 +71,7 @@ class InvertedResidual(nn.Module):
         if norm_layer is None:
             norm_layer = nn.BatchNorm2d
 
-        hidden_dim = int(round(inp * expand_ratio))
+        hidden_dim = int(round(inp * expand_ratio))  # noqa: RUF046  (torchvision)
         self.use_res_connect = self.stride == 1 and inp == oup
 
         layers = []
@@ -206,7 +206,7 @@ class InvertedResidualConfig:
 
 
 class InvertedResidualV3(nn.Module):
-    def __init__(self, cnf, norm_layer, se_layer=partial(SqueezeExcitation,
+    def __init__(self, cnf, norm_layer, se_layer=partial(SqueezeExcitation,  # noqa: B008
                                                          scale_activation=nn.Hardsigmoid)):
         super().__init__()
         if not (1 <= cnf.stride <= 2):

@@ -9,8 +9,8 @@ skip connection and joined to it with ``torch.cat``), ``OutConv`` (1x1).
 (n, n_channels, h, w), any h, w >= 16; output (n, n_classes, h, w) logits.
 """
 import tinygrad_cnn as torch
-from tinygrad_cnn import nn
 import tinygrad_cnn.functional as F
+from tinygrad_cnn import nn
 
 
 class DoubleConv(nn.Module):
