@@ -8,8 +8,10 @@ per epoch shows loss and accuracy; the last line printed is machine-readable:
 
     test_accuracy=0.981 wall_s=12.3
 
-It writes loss_curve.png (matplotlib), graph.svg when the graph viewer is available, and the
-trained weights (model.safetensors) into --out.
+It writes into --out (default runs/digits, ignored by git) and prints each path:
+curves.png (training loss per step and per epoch, test accuracy per epoch; needs matplotlib),
+graph.svg (the graph of one loss, input images included, clustered by layer) and the trained
+weights model.safetensors.
 """
 from __future__ import annotations
 
@@ -44,33 +46,44 @@ def evaluate(model, loader):
     return correct / total
 
 
-def save_loss_curve(losses, path):
+def save_curves(losses, epoch_loss, test_acc, path):
+    """Training loss per step (and its mean per epoch) beside test accuracy per epoch."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         print(f"{path}: skipped (pip install matplotlib)")
-        return
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot(losses, lw=0.8)
-    ax.set_xlabel("step")
-    ax.set_ylabel("training loss")
-    ax.set_yscale("log")
-    ax.set_title("CNN on the 8×8 digits")
+        return None
+    steps_per_epoch = len(losses) / max(len(epoch_loss), 1)
+    epochs = np.arange(1, len(epoch_loss) + 1)
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(9, 3.5))
+    ax0.plot(np.arange(1, len(losses) + 1) / steps_per_epoch, losses, lw=0.6, alpha=0.6,
+             label="per step")
+    ax0.plot(epochs, epoch_loss, "o-", label="epoch mean")
+    ax0.set_xlabel("epoch")
+    ax0.set_ylabel("training loss")
+    ax0.set_yscale("log")
+    ax0.legend()
+    ax1.plot(epochs, test_acc, "o-", color="C2")
+    ax1.set_xlabel("epoch")
+    ax1.set_ylabel("test accuracy")
+    ax1.set_ylim(min(test_acc + [0.9]) - 0.02, 1.0)
+    fig.suptitle("CNN on the 8×8 digits")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+    return path
 
 
-def save_graph(model, x, path):
-    try:
-        from tinygrad_cnn import viz
-    except ImportError:
-        print(f"{path}: skipped (the graph viewer tinygrad_cnn.viz is not available yet)")
-        return
-    viz.render(F.cross_entropy(model(x[:2]), tg.zeros(2, dtype=tg.int64)), path,
-               params=model)
+def save_graph(model, x, y, path):
+    """The graph of one loss on two images; traced so the input images appear as a node."""
+    from tinygrad_cnn import viz
+    with viz.trace():
+        loss = F.cross_entropy(model(x[:2]), y[:2])
+    out = viz.render(loss, path, params=model)
+    viz.clear_trace()
+    return out
 
 
 def main(argv=None):
@@ -93,7 +106,7 @@ def main(argv=None):
     model = make_model().to(args.device)
     opt = optim.Adam(model.parameters(), lr=args.lr)
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.epochs)
-    losses = []
+    losses, epoch_loss, test_acc = [], [], []
     for epoch in range(1, args.epochs + 1):
         bar = tqdm(train, desc=f"epoch {epoch:2d}/{args.epochs}", leave=False, ncols=88,
                    mininterval=0.5)
@@ -109,13 +122,21 @@ def main(argv=None):
             seen += y.shape[0]
             bar.set_postfix(loss=f"{losses[-1]:.3f}", acc=f"{correct / seen:.3f}")
         sched.step()
-        tqdm.write(f"epoch {epoch:2d}: loss {np.mean(losses[-len(train):]):.4f}  "
-                   f"train acc {correct / seen:.3f}")
-    acc = evaluate(model, test)
-    tg.save(model.state_dict(), os.path.join(args.out, "model.safetensors"))
-    save_loss_curve(losses, os.path.join(args.out, "loss_curve.png"))
-    save_graph(model, next(iter(test))[0], os.path.join(args.out, "graph.svg"))
-    print(f"test_accuracy={acc:.3f} wall_s={time.perf_counter() - start:.1f}")
+        epoch_loss.append(float(np.mean(losses[-len(train):])))
+        test_acc.append(evaluate(model, test))
+        tqdm.write(f"epoch {epoch:2d}: loss {epoch_loss[-1]:.4f}  train acc "
+                   f"{correct / seen:.3f}  test acc {test_acc[-1]:.3f}")
+    acc = test_acc[-1]
+    wall = time.perf_counter() - start  # training and evaluation, not the pictures
+    weights = os.path.join(args.out, "model.safetensors")
+    tg.save(model.state_dict(), weights)
+    written = [weights,
+               save_curves(losses, epoch_loss, test_acc, os.path.join(args.out, "curves.png")),
+               save_graph(model, *next(iter(test)), os.path.join(args.out, "graph.svg"))]
+    for path in written:
+        if path:
+            print("wrote", path)
+    print(f"test_accuracy={acc:.3f} wall_s={wall:.1f}")
     return acc
 
 

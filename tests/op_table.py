@@ -324,6 +324,28 @@ _shape_spec("index_add", [
                                                             shape=(2,))))
 
 
+def _index_put_ref(x, v, index):
+    return x.index_put(index, v)
+
+
+_shape_spec("index_put", [
+    (lambda x, v: REG["index_put"](x, v, index=(slice(1, None),), advanced=False),
+     lambda x, v: _index_put_ref(x, v, (torch.arange(1, 3),)), [r(3, 4), r(2, 4, seed=1)]),
+    # no repeated positions: which write wins there is undefined (in PyTorch too)
+    (lambda x, v: REG["index_put"](x, v, index=(np.array([2, 0]),), advanced=True),
+     lambda x, v: _index_put_ref(x, v, (torch.tensor([2, 0]),)), [r(3, 4), r(4, seed=1)]),
+    (lambda x, v: REG["index_put"](x.T, v, index=(0, slice(None)), advanced=False),
+     lambda x, v: _index_put_ref(x.T, v, (torch.tensor(0),)), [r(4, 3, seed=2), r(4, seed=3)]),
+    (lambda x, v: REG["index_put"](x, v, index=(np.array([True, False, True]),), advanced=True),
+     lambda x, v: _index_put_ref(x, v, (torch.tensor([True, False, True]),)),
+     [r(3, 2, seed=4), r(2, seed=5)])],
+    [(lambda: tg.ones(3).__setitem__(5, 1.0), IndexError, r"setitem: index 5 is out of bounds"),
+     (lambda: tg.ones(3).__setitem__(slice(None), tg.ones(2)), ValueError,
+      r"setitem: value of shape \(2,\) cannot be broadcast"),
+     (lambda: tg.ones(3).__setitem__(0, "a"), TypeError, r"setitem: cannot assign a str"),
+     (lambda: REG["index_put"](tg.ones(2), not_a_parameter=1), TypeError, r"index_put: ")])
+
+
 # ---------------------------------------------------------------- linalg, conversion, loss
 SPECS["matmul"] = Spec([
     (lambda a, b: a @ b, lambda a, b: a @ b, [r(2, 3), r(3, 4, seed=1)]),
@@ -566,3 +588,6 @@ SPECS["pad"] = Spec(
     [(lambda: F.pad(tg.ones(2), (1,)), TypeError, r"pad: pad must be a tuple of an even"),
      (lambda: F.pad(tg.ones(2), (1, 1, 1, 1)), ValueError, r"pad: pad .* covers 2 dims"),
      (lambda: F.pad(tg.ones(2), (1, 1), mode="wrap"), ValueError, r"pad: mode must be")])
+
+# --- tensorops ---
+import op_table_tensorops  # noqa: E402,F401  (adds the entries of gather, scatter, einsum, ...)

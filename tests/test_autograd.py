@@ -306,3 +306,31 @@ def test_second_derivatives_by_gradgradcheck(name):
     a = leaf(rand(2, 3, seed=1))
     b = leaf(rand(2, 3, seed=2))
     assert tg.gradgradcheck(SECOND_ORDER[name], [a, b])
+
+
+def test_autograd_grad_leaves_retained_grads_alone():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3
+    h.retain_grad()
+    (g,) = tg.autograd.grad((h * h).sum(), x)
+    assert h.grad is None and x.grad is None and g.tolist() == [18.0, 36.0]
+
+
+def test_the_engine_tells_a_backward_which_gradients_are_wanted():
+    # autograd.grad for x only: matmul's backward must not compute w's gradient at all
+    calls = []
+    real = tg.ops.registry["matmul"]
+    x = tg.randn(3, 4, requires_grad=True)
+    w = tg.randn(4, 2, requires_grad=True)
+    y = (x @ w).sum()
+    node = y.grad_fn.next_functions[0][0]
+    fn = node.backward_fn
+
+    def spy(gy, needs):
+        calls.append(needs)
+        return fn(gy, needs=needs)
+
+    node.backward_fn = spy
+    (gx,) = tg.autograd.grad(y, x)
+    assert calls == [(True, False)] and real.needs_mask
+    np.testing.assert_allclose(gx.numpy(), np.ones((3, 2)) @ w.numpy().T, rtol=1e-6)

@@ -82,7 +82,7 @@ def _hostile_variants(data):
         def __reduce__(self):
             return (exec, ("raise SystemExit('executed!')",))
 
-    for proto in range(0, 6):
+    for proto in range(6):
         out.append((f"pickle protocol {proto}", pickle.dumps(Evil(), protocol=proto)))
     out.append(("zip (torch.save)", b"PK\x03\x04" + bytes(100)))
     for i in range(30):
@@ -113,3 +113,95 @@ def test_hostile_files_raise_one_clear_error(tmp_path):
         outcomes["loaded"] += 1
         assert isinstance(obj, dict) and all(isinstance(v, tg.Tensor) for v in obj.values())
     assert outcomes["rejected"] > 150
+
+
+def test_whatever_loads_here_loads_the_same_in_the_safetensors_package(tmp_path):
+    """Parser differential: this reader is never more lenient than the reference one, and
+    where both accept a file they read the same tensors."""
+    from safetensors import safe_open
+    data = _valid_file(tmp_path)
+    loaded = 0
+    for desc, blob in _hostile_variants(data):
+        path = tmp_path / "d.safetensors"
+        path.write_bytes(blob)
+        try:
+            ours = tg.load(path)
+        except ValueError:
+            continue
+        loaded += 1
+        with safe_open(path, framework="numpy") as f:  # raises if the package refuses it
+            theirs = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
+        flat = {}
+        stack = [ours]
+        while stack:  # the tensors of the (maybe nested) structure, by file name order
+            o = stack.pop()
+            if isinstance(o, dict):
+                stack.extend(o.values())
+            elif isinstance(o, tg.Tensor):
+                flat[id(o)] = o.numpy()
+        assert sorted(a.tobytes() for a in flat.values()) == \
+            sorted(a.tobytes() for a in theirs.values()), desc
+    assert loaded > 0
+
+
+@pytest.mark.parametrize("dtype", ["uint16", "uint32", "uint64"])
+def test_unsigned_dtypes_round_trip(tmp_path, dtype):
+    a = np.array([0, 1, np.iinfo(dtype).max], dtype=dtype)
+    tg.save({"t": tg.from_numpy(a)}, tmp_path / "u.safetensors")
+    back = tg.load(tmp_path / "u.safetensors")["t"]
+    assert back.dtype == a.dtype and np.array_equal(back.numpy(), a)
+
+
+def _idx_bytes(array, code):
+    header = struct.pack(">BBBB", 0, 0, code, array.ndim)
+    header += struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+
+
+@pytest.mark.parametrize("code, dtype", [(0x08, "u1"), (0x09, "i1"), (0x0B, "i2"),
+                                         (0x0C, "i4"), (0x0D, "f4"), (0x0E, "f8")])
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gz"])
+def test_read_idx_returns_native_byte_order(tmp_path, code, dtype, gz):
+    import gzip
+
+    from tinygrad_cnn.data import read_idx
+    a = (np.arange(2 * 3 * 4 * 5) % 100 - 50).astype(dtype).reshape(2, 3, 4, 5) \
+        if dtype != "u1" else np.arange(120, dtype=np.uint8).reshape(2, 3, 4, 5)
+    path = tmp_path / ("x.idx.gz" if gz else "x.idx")
+    raw = _idx_bytes(a, code)
+    path.write_bytes(gzip.compress(raw) if gz else raw)
+    got = read_idx(path)
+    assert got.dtype.isnative and got.dtype == np.dtype(dtype) and np.array_equal(got, a)
+    if dtype[0] == "f":  # the engine takes it as it is: conv refused big-endian arrays
+        x = tg.tensor(got[:, :1])
+        w = tg.ones(1, 1, 2, 2, dtype=x.dtype)
+        ref = got[:, 0, :-1, :-1] + got[:, 0, 1:, :-1] + got[:, 0, :-1, 1:] + got[:, 0, 1:, 1:]
+        np.testing.assert_allclose(tg.functional.conv2d(x, w).numpy()[:, 0], ref)
+
+
+def test_read_idx_refuses_bad_files_clearly(tmp_path):
+    import gzip
+    import os
+
+    from tinygrad_cnn.data import read_idx
+    good = _idx_bytes(np.zeros((3, 4), np.uint8), 0x08)
+    cases = {"truncated shape": good[:6], "extra data": good + b"\x00",
+             "short data": good[:-1], "huge shape": good[:4] + struct.pack(">2I", 2**31, 2**31),
+             "too many dims": bytes([0, 0, 8, 200]) + bytes(800)}
+    for blob in cases.values():
+        (tmp_path / "bad").write_bytes(blob)
+        with pytest.raises(ValueError, match="read_idx: "):
+            read_idx(tmp_path / "bad")
+        (tmp_path / "bad.gz").write_bytes(gzip.compress(blob))
+        with pytest.raises(ValueError, match="read_idx: "):
+            read_idx(tmp_path / "bad.gz")
+    (tmp_path / "junk.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
+    with pytest.raises(ValueError, match="read_idx: .*not a valid gzip file"):
+        read_idx(tmp_path / "junk.gz")
+    (tmp_path / "cut.gz").write_bytes(gzip.compress(good)[:-9])
+    with pytest.raises(ValueError, match="read_idx: .*not a valid gzip file"):
+        read_idx(tmp_path / "cut.gz")
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "fifo")
+        with pytest.raises(ValueError, match="read_idx: .*not a regular file"):
+            read_idx(tmp_path / "fifo")

@@ -94,3 +94,45 @@ def test_wrong_number_of_gradients_is_reported():
 
     with pytest.raises(RuntimeError, match="Bad.backward returned 1 gradients, forward took 2"):
         Bad.apply(tg.ones(2, requires_grad=True), tg.ones(2)).sum().backward()
+
+
+def test_a_saved_tensor_changed_in_place_makes_backward_raise():
+    class Square(tg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, gy):
+            (x,) = ctx.saved_tensors
+            return 2 * x * gy
+
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 1
+    y = Square.apply(h)
+    with tg.no_grad():
+        h.mul_(10)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.sum().backward()
+
+
+def test_a_saved_output_changed_in_place_makes_backward_raise():
+    class Exp(tg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            y = x.exp()
+            ctx.save_for_backward(y)
+            return y
+
+        @staticmethod
+        def backward(ctx, gy):
+            (y,) = ctx.saved_tensors
+            return y * gy
+
+    x = tg.tensor([0.0, 1.0], requires_grad=True)
+    y = Exp.apply(x)
+    with tg.no_grad():
+        y.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.sum().backward()

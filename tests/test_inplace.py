@@ -87,8 +87,23 @@ def test_leaf_rule_and_no_grad():
 def test_an_optimizer_step_invalidates_graphs_that_saved_the_parameters():
     conv = nn.Conv2d(1, 1, 2)
     opt = optim.SGD(conv.parameters(), lr=0.1)
-    loss = (conv(tg.ones(1, 1, 3, 3)) ** 2).sum()   # conv2d saves its weight
+    x = tg.ones(1, 1, 3, 3, requires_grad=True)
+    loss = conv(x).sum()              # conv2d saves its weight for the input's gradient
     loss.backward(retain_graph=True)
     opt.step()
     with pytest.raises(RuntimeError, match="modified by an in-place operation"):
         loss.backward()
+
+
+def test_a_weight_gradient_that_never_reads_the_weight_survives_an_optimizer_step():
+    # conv's weight gradient reads only the input: with an input that needs no gradient, the
+    # step does not invalidate the graph, and the second backward gives the same gradient
+    conv = nn.Conv2d(1, 1, 2)
+    opt = optim.SGD(conv.parameters(), lr=0.1)
+    loss = conv(tg.arange(9.0).reshape(1, 1, 3, 3)).sum()
+    loss.backward(retain_graph=True)
+    first = conv.weight.grad.numpy().copy()
+    opt.step()
+    opt.zero_grad()
+    loss.backward()
+    np.testing.assert_array_equal(conv.weight.grad.numpy(), first)

@@ -7,10 +7,11 @@
 """
 from .tensor import Tensor  # noqa: I001  (Tensor first: the op modules look it up)
 from . import autograd, backend, data, functional, nn, ops, optim, viz
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .autograd.function import Function
 from .autograd.gradcheck import gradcheck, gradgradcheck
 from .backend import get_default_device, set_default_device
+from .backend.device import Device as device
 from .dtypes import bool_ as bool  # noqa: A001  (tg.bool, as torch.bool)
 from .dtypes import float16, float32, float64, int8, int16, int32, int64, uint8
 from .factories import (arange, empty, empty_like, eye, from_numpy, full, full_like, linspace,
@@ -32,3 +33,11 @@ from .serialization import load, save
 __version__ = "0.1.0"
 clip = clamp
 concat = cat
+
+# --- tensorops ---
+from .ops.einsum import einsum, tensordot  # noqa: E402
+from .ops.linalg import bmm, dot, mm, outer, t  # noqa: E402
+from .ops.repeat import repeat_interleave, tile  # noqa: E402
+from .ops.selection import (gather, index_select, masked_fill, masked_select,  # noqa: E402
+                            scatter, scatter_add, take_along_dim)
+from .ops.sorting import argsort, sort, topk  # noqa: E402

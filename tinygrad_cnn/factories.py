@@ -188,4 +188,11 @@ def from_numpy(arr):
     if not hasattr(arr, "dtype") or type(arr).__module__ != "numpy":
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(arr).__name__}")
     _dt.category(arr.dtype)
-    return Tensor._make(arr)
+    from .tensor_data import check_array
+    checked = check_array(arr, "from_numpy's array")
+    if checked is not arr and checked.base is not arr and not isinstance(arr, type(checked)):
+        raise TypeError(f"from_numpy: a {type(arr).__name__} cannot share memory with a tensor")
+    if checked.dtype != arr.dtype:
+        raise TypeError(f"from_numpy: dtype {arr.dtype} is not in native byte order, so the "
+                        "tensor cannot share its memory; use tg.tensor(arr) (a copy)")
+    return Tensor._make(checked)

@@ -8,48 +8,13 @@ where each forwards to the op family module that declares the op once.
 from __future__ import annotations
 
 from . import dtypes as _dt
-from .autograd import grad_mode as _gm
-from .backend import backend_for, backend_of, get_default_device, parse_device
+from .backend import backend_of, parse_device
 from .backend import numpy_backend as _cpu
+from .tensor_data import as_array as _as_array
 from .tensor_methods import TensorMethods
 
 _np = _cpu.xp  # host-side work only: Python data in, NumPy scalars out, repr
 _ndarray = _cpu.array_type
-
-
-def _as_array(data, dtype, device):
-    """Backend array for user data, with PyTorch's dtype rules for Python data."""
-    if isinstance(data, Tensor):
-        arr = data.array
-    elif isinstance(data, _ndarray) or type(data).__module__.startswith("cupy"):
-        arr = data
-    elif isinstance(data, _np.generic):
-        arr = _np.asarray(data)
-    else:
-        try:
-            arr = _np.asarray(data)
-        except ValueError as exc:
-            raise ValueError(f"tensor: cannot make a tensor from {type(data).__name__}: {exc}") \
-                from None
-        if arr.dtype == object or arr.dtype.kind in "USc":
-            raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} data "
-                            f"(got a NumPy array of dtype {arr.dtype}; nested lists must be "
-                            "rectangular and numeric)")
-        if dtype is None:  # Python floats are float32, ints int64 (PyTorch's defaults)
-            if arr.dtype.kind == "f":
-                dtype = _dt.default_float
-            elif arr.dtype.kind in "iu":
-                dtype = _dt.default_int
-    dev = parse_device(device) if device is not None else (
-        backend_of(arr).device(arr) if not isinstance(data, (list, tuple, int, float, bool))
-        else get_default_device())
-    be = backend_for(dev)
-    if backend_of(arr) is not be or be.device(arr) != dev:
-        arr = be.asarray(arr, device=dev)
-    dtype = _dt.as_dtype(dtype)
-    if dtype is not None and arr.dtype != dtype:
-        arr = arr.astype(dtype)
-    return arr
 
 
 class Tensor(TensorMethods):
@@ -105,12 +70,12 @@ class Tensor(TensorMethods):
         return t
 
     @classmethod
-    def _make_view(cls, data, base, grad_fn=None, requires_grad=False):
-        """Wrap ``data``, a view of ``base``'s storage: the two share one version counter,
-        so an in-place change through either is seen by graphs that saved the other."""
-        t = cls._make(data, grad_fn, requires_grad)
+    def _make_view(cls, data, base):
+        """Wrap ``data`` as a detached view of ``base``'s storage (``detach()``, ``.data``):
+        the two share one version counter, so an in-place change through either is seen by
+        graphs that saved the other."""
+        t = cls._make(data)
         t._vc = base._counter()
-        t._base = base if base._base is None else base._base
         return t
 
     # ------------------------------------------------------------ storage and versions
@@ -173,6 +138,11 @@ class Tensor(TensorMethods):
     def xp(self):
         """``numpy`` or ``cupy``: the array module of ``.array``."""
         return _np if type(self.array) is _ndarray else backend_of(self.array).xp
+
+    @property
+    def is_cuda(self):
+        """True for tensors on a CUDA device."""
+        return type(self.array) is not _ndarray and self.device.type == "cuda"
 
     @property
     def device(self):

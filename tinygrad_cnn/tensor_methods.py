@@ -14,6 +14,15 @@ from .ops import reduce as _rd
 from .ops import shape as _sh
 
 
+def _scaled(other, alpha):
+    """``alpha * other`` for add/sub(alpha=): a number stays a number (its dtype rules)."""
+    if alpha == 1:
+        return other
+    if isinstance(other, (int, float, bool)) and not isinstance(alpha, TensorMethods):
+        return other * alpha
+    return _ar.mul(other, alpha)
+
+
 class TensorMethods:
     """Arithmetic, math, reductions, shape ops and indexing as Tensor methods."""
 
@@ -47,10 +56,12 @@ class TensorMethods:
     def __ge__(self, other): return _ar.ge(self, other)
 
     def add(self, other, alpha=1):
-        return _ar.add(self, other if alpha == 1 else _ar.mul(other, alpha))
+        """``self + alpha * other``."""
+        return _ar.add(self, _scaled(other, alpha))
 
     def sub(self, other, alpha=1):
-        return _ar.sub(self, other if alpha == 1 else _ar.mul(other, alpha))
+        """``self - alpha * other``."""
+        return _ar.sub(self, _scaled(other, alpha))
 
     def mul(self, other): return _ar.mul(self, other)
     def div(self, other): return _ar.div(self, other)
@@ -151,6 +162,7 @@ class TensorMethods:
     def chunk(self, chunks, dim=0): return _sh.chunk(self, chunks, dim)
     def matmul(self, other): return _la.matmul(self, other)
     def __getitem__(self, index): return _ix.index(self, index)
+    def __setitem__(self, index, value): _ix.setitem(self, index, value)
 
     @property
     def T(self):
@@ -161,3 +173,92 @@ class TensorMethods:
     def mT(self):
         """The last two dims swapped (a batch of transposed matrices)."""
         return _sh.transpose(self, -2, -1)
+
+    # --- tensorops ---
+    # (imports inside the methods: these op modules load after the Tensor class)
+    def mm(self, mat2):
+        from .ops import linalg
+        return linalg.mm(self, mat2)
+
+    def bmm(self, mat2):
+        from .ops import linalg
+        return linalg.bmm(self, mat2)
+
+    def dot(self, other):
+        from .ops import linalg
+        return linalg.dot(self, other)
+
+    def outer(self, vec2):
+        from .ops import linalg
+        return linalg.outer(self, vec2)
+
+    def t(self):
+        from .ops import linalg
+        return linalg.t(self)
+
+    def gather(self, dim, index, *, sparse_grad=False):
+        from .ops import selection
+        return selection.gather(self, dim, index, sparse_grad=sparse_grad)
+
+    def take_along_dim(self, indices, dim=None):
+        from .ops import selection
+        return selection.take_along_dim(self, indices, dim)
+
+    def index_select(self, dim, index):
+        from .ops import selection
+        return selection.index_select(self, dim, index)
+
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
+        from .ops import selection
+        return selection.scatter(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+        from .ops import selection
+        return _ip.apply_inplace(self, "scatter_", lambda t: selection.scatter(
+            t, dim, index, t if src is self else src, value=value, reduce=reduce))
+
+    def scatter_add(self, dim, index, src):
+        from .ops import selection
+        return selection.scatter_add(self, dim, index, src)
+
+    def scatter_add_(self, dim, index, src):
+        from .ops import selection
+        return _ip.apply_inplace(self, "scatter_add_", lambda t: selection.scatter_add(
+            t, dim, index, t if src is self else src))
+
+    def masked_fill(self, mask, value):
+        from .ops import selection
+        return selection.masked_fill(self, mask, value)
+
+    def masked_fill_(self, mask, value):
+        from .ops import selection
+        return _ip.apply_inplace(self, "masked_fill_", lambda t: selection.masked_fill(
+            t, mask, t if value is self else value))
+
+    def masked_select(self, mask):
+        from .ops import selection
+        return selection.masked_select(self, mask)
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        from .ops import sorting
+        return sorting.sort(self, dim, descending, stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        from .ops import sorting
+        return sorting.argsort(self, dim, descending, stable)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        from .ops import sorting
+        return sorting.topk(self, k, dim, largest, sorted)
+
+    def repeat(self, *sizes):
+        from .ops import repeat
+        return repeat.repeat(self, *sizes)
+
+    def tile(self, dims):
+        from .ops import repeat
+        return repeat.tile(self, dims)
+
+    def repeat_interleave(self, repeats, dim=None, *, output_size=None):
+        from .ops import repeat
+        return repeat.repeat_interleave(self, repeats, dim, output_size=output_size)

@@ -1,5 +1,6 @@
 """Reverse-mode autodiff: grad mode, the engine, ``grad``, user ``Function`` s, gradcheck."""
-from .grad_mode import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import (detect_anomaly, enable_grad, inference_mode, is_grad_enabled, no_grad,
+                        set_grad_enabled)
 from .graph import Node
 
 
@@ -17,5 +18,5 @@ def __getattr__(name):
     raise AttributeError(f"module 'tinygrad_cnn.autograd' has no attribute {name!r}")
 
 
-__all__ = ["detect_anomaly", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "Node",
+__all__ = ["detect_anomaly", "inference_mode", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "Node",
            "backward", "grad", "Function", "FunctionCtx", "gradcheck", "gradgradcheck"]

@@ -144,7 +144,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
             gy = buffers.pop(node, None)
             single = node.num_outputs == 1
             if gy is not None and (node.tensor_hooks or node.retained):
-                gy = _run_tensor_hooks(node, gy if not single else [gy], create_graph, stored)
+                gy = _run_tensor_hooks(node, gy if not single else [gy], create_graph, stored,
+                                       capture is None)
                 gy = gy[0] if single else gy
             edges = node.next_edges
             if capture is not None and node in capture:
@@ -160,7 +161,11 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                         "tensors were freed after the first backward. Pass retain_graph=True "
                         "to the first backward() (or autograd.grad) to do this.")
                 node.check_saved_versions()
-                if node.saved_output is not None:
+                if getattr(node.op, "needs_mask", False):
+                    grads = fn(gy, make(node.saved_output, node, True), needs=_needs(
+                        edges, deps)) if node.saved_output is not None else \
+                        fn(gy, needs=_needs(edges, deps))
+                elif node.saved_output is not None:
                     grads = fn(gy, make(node.saved_output, node, True))
                 else:
                     grads = fn(gy) if single else fn(*gy)
@@ -170,8 +175,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                     raise RuntimeError(f"backward of '{node.name}' returned {len(grads)} "
                                        f"gradients for {len(edges)} inputs")
                 if not retain_graph:
-                    node.backward_fn = None
-                    node.saved_output = None
+                    node.release()
                 if grad_mode.anomaly.enabled:
                     _check_finite(node, grads)
                 if on_step is not None:
@@ -225,6 +229,12 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     return tuple(captured)
 
 
+def _needs(edges, deps):
+    """Which inputs' gradients this backward must compute (PyTorch's ``grad_input_mask``):
+    those that require grad and, under ``autograd.grad``, lead to a requested tensor."""
+    return tuple(e is not None and (e[0] if type(e) is tuple else e) in deps for e in edges)
+
+
 def _check_finite(node, grads):
     """detect_anomaly(): the first backward rule that makes a NaN/Inf gradient raises."""
     for i, g in enumerate(grads):
@@ -247,7 +257,9 @@ def _add(buffers, key, nr, g):
         buffers[key] = g if prev is None else prev + g
 
 
-def _run_tensor_hooks(node, grads, create_graph, stored):
+def _run_tensor_hooks(node, grads, create_graph, stored, accumulate):
+    """Tensor hooks of a non-leaf; its retain_grad() ``.grad`` only in backward(), never in
+    autograd.grad (which touches no ``.grad``, as in PyTorch)."""
     grads = list(grads)
     for nr, fns in (node.tensor_hooks or {}).items():
         for fn in fns:
@@ -255,7 +267,7 @@ def _run_tensor_hooks(node, grads, create_graph, stored):
                 r = fn(grads[nr])
                 if r is not None:
                     grads[nr] = r
-    for nr, ref in (node.retained or {}).items():
+    for nr, ref in (node.retained or {}).items() if accumulate else ():
         t = ref()
         if t is not None and grads[nr] is not None:
             _accumulate(t, grads[nr], create_graph, stored)

@@ -28,7 +28,10 @@ class FunctionCtx:
     """The ``ctx`` passed to ``forward`` and ``backward``; set any attribute on it."""
 
     def save_for_backward(self, *tensors):
+        """Keep tensors for ``backward`` (read back as ``ctx.saved_tensors``). Their versions
+        are recorded: changing one in place before the backward makes the backward raise."""
         self._saved = tensors
+        self._saved_versions = tuple(t._version if hasattr(t, "_vc") else 0 for t in tensors)
 
     @property
     def saved_tensors(self):
@@ -107,10 +110,15 @@ class Function:
                       if t.requires_grad else None for t in inputs)
         node = Node(_FunctionSpec(cls), backward, edges, out_meta[0][0], out_meta[0][1],
                     out_meta=out_meta)
+        saved = getattr(ctx, "_saved", ())
+        node.saved = tuple(t for t in saved if isinstance(t, Tensor))
+        node.saved_versions = tuple(v for t, v in zip(saved, ctx._saved_versions)
+                                    if isinstance(t, Tensor)) if saved else None
         results = []
         for nr, o in enumerate(outs):
             diff = o.dtype.kind == "f" and id(o) not in non_diff
             t = Tensor._make(o.array, node if diff else None, diff)
+            t._vc = o._counter()  # the same storage: a saved output changed in place is seen
             t._output_nr = nr
             results.append(t)
         return results[0] if single else tuple(results)

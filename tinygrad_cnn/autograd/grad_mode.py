@@ -1,15 +1,17 @@
-"""Grad mode: the one piece of process-wide autograd state.
+"""Grad mode and anomaly mode: per thread, as in PyTorch.
 
-``state.enabled`` is read on every op, so it is a plain attribute of a slotted object.
+``with tg.no_grad():`` in one thread (an evaluation loop, a data worker) must not stop
+recording in another (the training loop), so both flags live in ``threading.local`` objects;
+every new thread starts with grad mode on and anomaly mode off. ``state.enabled`` is read on
+every op: a thread-local attribute read costs about as much as a slotted one.
 """
 from __future__ import annotations
 
 import functools
+import threading
 
 
-class _GradState:
-    __slots__ = ("enabled",)
-
+class _GradState(threading.local):
     def __init__(self):
         self.enabled = True
 
@@ -17,9 +19,7 @@ class _GradState:
 state = _GradState()
 
 
-class _AnomalyState:
-    __slots__ = ("enabled",)
-
+class _AnomalyState(threading.local):
     def __init__(self):
         self.enabled = False
 
@@ -40,12 +40,14 @@ class _GradModeContext:
     _state = state
 
     def __enter__(self):
-        self._prev = self._state.enabled
+        # a stack, not one slot: the same instance may be entered again (nested, or by
+        # another thread) before it exits
+        self.__dict__.setdefault("_prev", []).append(self._state.enabled)
         self._state.enabled = self._mode
         return self
 
     def __exit__(self, *exc):
-        self._state.enabled = self._prev
+        self._state.enabled = self._prev.pop()
         return False
 
     def __call__(self, fn):
@@ -80,6 +82,15 @@ class set_grad_enabled(_GradModeContext):
 
     def __init__(self, mode: bool):
         self._mode = bool(mode)
+
+
+class inference_mode(_GradModeContext):
+    """``with tg.inference_mode():`` runs without recording, like ``no_grad`` (PyTorch's
+    inference mode also skips version counting for speed; here the result is the same as
+    ``no_grad``). ``inference_mode(False)`` records again."""
+
+    def __init__(self, mode: bool = True):
+        self._mode = not bool(mode)
 
 
 class detect_anomaly(_GradModeContext):

@@ -27,7 +27,8 @@ class Node:
 
     __slots__ = ("op", "backward_fn", "next_edges", "shape", "dtype", "saved_output",
                  "num_outputs", "out_meta", "tensor_hooks", "retained", "created_at",
-                 "input_ids", "input_versions", "output_counter", "__weakref__")
+                 "saved", "saved_versions", "output_counter", "output_version",
+                 "__weakref__")
 
     def __init__(self, op, backward_fn, next_edges, shape, dtype, saved_output=None,
                  out_meta=None):
@@ -42,9 +43,10 @@ class Node:
         self.tensor_hooks = None   # {output_nr: [hook, ...]} for non-leaf register_hook
         self.retained = None       # {output_nr: weakref to tensor} for retain_grad()
         self.created_at = None     # the Python stack that made it, under detect_anomaly()
-        self.input_ids = ()        # id and version of each input when the op ran, so that
-        self.input_versions = ()   # backward can tell if a saved input was changed in place
-        self.output_counter = None  # the output's version counter, for ops that save it
+        self.saved = ()            # the input tensors the backward reads (declared by the op)
+        self.saved_versions = None  # their versions when the op ran (None: all were 0)
+        self.output_counter = None  # the output's version counter, for ops that save it,
+        self.output_version = 0     # and its value then
 
     @property
     def name(self) -> str:
@@ -66,47 +68,38 @@ class Node:
         return self.backward_fn is None
 
     def saved_tensors(self):
-        """What the backward closure holds on to (tensors and arrays), for viewers."""
+        """What the backward reads (the declared inputs, and the output's array for ops that
+        save it), for viewers; empty once freed."""
         if self.backward_fn is None:
             return ()
-        cells = getattr(self.backward_fn, "__closure__", None) or ()
-        out = []
-        for cell in cells:
-            try:
-                v = cell.cell_contents
-            except ValueError:
-                continue
-            if hasattr(v, "shape") and hasattr(v, "dtype"):
-                out.append(v)
-        return tuple(out)
+        out = self.saved
+        return out + (self.saved_output,) if self.saved_output is not None else out
+
+    def release(self):
+        """Drop the closure and what it saved (after a backward without retain_graph)."""
+        self.backward_fn = None
+        self.saved_output = None
+        self.saved = ()
 
     def check_saved_versions(self):
         """Raise if a tensor this node saved was modified in place after the op ran."""
-        if self.output_counter is not None and self.output_counter.value:
+        counter = self.output_counter
+        if counter is not None and counter.value != self.output_version:
             raise RuntimeError(
                 f"backward of '{self.name}': its output, saved for the gradient, was modified by "
-                f"an in-place operation: it is at version {self.output_counter.value}, the op "
-                "saw version 0. Clone it before changing it in place.")
-        cells = getattr(self.backward_fn, "__closure__", None) or ()
-        for cell in cells:
-            try:
-                t = cell.cell_contents
-            except ValueError:
-                continue
-            version = getattr(t, "_version", None)
-            if type(version) is not int or not version:  # tensors only (not classes)
-                continue
-            # no record means every input was at version 0 when the op ran
-            i = self.input_ids.index(id(t)) if id(t) in self.input_ids else None
-            saw = self.input_versions[i] if i is not None else 0
-            if i is None and self.input_ids:
-                continue  # not one of the inputs (a constant the op made itself)
-            if saw != version:
-                which = f"its input {i}" if i is not None else "a tensor it saved"
+                f"an in-place operation: it is at version {counter.value}, the op saw version "
+                f"{self.output_version}. Clone it before changing it in place.")
+        versions = self.saved_versions
+        for i, t in enumerate(self.saved):
+            vc = t._vc
+            now = 0 if vc is None else vc.value
+            saw = versions[i] if versions is not None else 0
+            if now != saw:
                 raise RuntimeError(
-                    f"backward of '{self.name}': {which} (shape {tuple(t.shape)}), saved for "
-                    f"the gradient, was modified by an in-place operation: it is at version "
-                    f"{version}, the op saw version {saw}. Clone it before changing it in place.")
+                    f"backward of '{self.name}': a tensor it saved (shape {tuple(t.shape)}), "
+                    f"needed for the gradient, was modified by an in-place operation: it is "
+                    f"at version {now}, the op saw version {saw}. Clone it before changing it "
+                    "in place.")
 
     def register_hook(self, output_nr, fn):
         if self.tensor_hooks is None:

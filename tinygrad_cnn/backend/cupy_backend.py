@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from .device import Device
 
-_INSTALL_HINT = ('CUDA tensors need CuPy and an NVIDIA GPU: pip install "tinygrad_cnn[cuda12]" '
-                 '(or "[cuda13]" for CUDA 13)')
+_INSTALL_HINT = ('CUDA tensors need CuPy and an NVIDIA GPU: pip install cupy-cuda12x (or '
+                 'cupy-cuda13x for CUDA 13); from a checkout of tinygrad_cnn: '
+                 'pip install -e ".[cuda12]"')
 
 try:  # deliberately lazy: this module itself is imported only on demand
     import cupy as xp

@@ -13,9 +13,15 @@ class Device(str):
 
     __slots__ = ()
 
-    def __new__(cls, spec="cpu"):
-        if isinstance(spec, Device):
+    def __new__(cls, spec="cpu", index=None):
+        if isinstance(spec, Device) and index is None:
             return spec
+        if isinstance(spec, int) and not isinstance(spec, bool):
+            spec = f"cuda:{spec}"  # torch.device(0) is the first GPU
+        if index is not None:
+            if not isinstance(index, int) or index < 0 or ":" in str(spec):
+                raise ValueError(f"device: invalid index {index!r} for {spec!r}")
+            spec = f"{spec}:{index}"
         if not isinstance(spec, str):
             raise TypeError(f"device must be a string like 'cpu' or 'cuda:0', got {spec!r}")
         s = spec.strip().lower()

@@ -38,26 +38,61 @@ def load_digits(split="train", device=None):
     return TensorDataset(Tensor(images[idx], device=device), Tensor(labels[idx], device=device))
 
 
-_IDX_DTYPES = {0x08: _np.uint8, 0x09: _np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4",
-               0x0E: ">f8"}
+_IDX_DTYPES = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_DEFLATE_MAX_RATIO = 1032  # deflate cannot expand data more than this (RFC 1951 blocks)
+
+
+def _read_exact(f, n, path, what):
+    raw = f.read(n)
+    if len(raw) != n:
+        raise ValueError(f"read_idx: {path} is truncated in its {what} (needs {n} bytes, "
+                         f"got {len(raw)})")
+    return raw
 
 
 def read_idx(path):
-    """A NumPy array from an IDX file (MNIST's format), gzipped or not."""
-    opener = gzip.open if os.fspath(path).endswith(".gz") else open
-    with opener(path, "rb") as f:
-        raw = f.read()
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
-        raise ValueError(f"read_idx: {path} is not an IDX file (bad magic number)")
-    ndim = raw[3]
-    dims = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
-    dtype = _np.dtype(_IDX_DTYPES[raw[2]])
-    body = raw[4 + 4 * ndim:]
-    expected = int(_np.prod(dims)) * dtype.itemsize
+    """A NumPy array from an IDX file (MNIST's format), gzipped or not, in native byte
+    order (IDX stores big endian; conv and the rest of the engine want native arrays).
+
+    Refuses, with a ValueError: non-regular files (a FIFO would block), a bad magic number,
+    a truncated header, data longer or shorter than the header's shape, a shape larger
+    than the file could hold (so a gzip bomb is never inflated past what the header
+    claims), and a corrupted gzip stream.
+    """
+    import zlib
+
+    from ..safetensors_io import open_regular
+    path = os.fspath(path)
+    raw_file = open_regular(path, "read_idx")
+    size = os.fstat(raw_file.fileno()).st_size
+    gz = path.endswith(".gz")
+    try:
+        with (gzip.GzipFile(fileobj=raw_file, mode="rb") if gz else raw_file) as f:
+            head = f.read(4)
+            if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _IDX_DTYPES:
+                raise ValueError(f"read_idx: {path} is not an IDX file (bad magic number)")
+            ndim = head[3]
+            if ndim > 32:  # NumPy's portable limit
+                raise ValueError(f"read_idx: {path} claims {ndim} dimensions (at most 32)")
+            dims = struct.unpack(f">{ndim}I", _read_exact(f, 4 * ndim, path, "shape"))
+            dtype = _np.dtype(_IDX_DTYPES[head[2]])
+            expected = int(_np.prod(dims, dtype=object)) * dtype.itemsize
+            if not gz and expected > size - 4 - 4 * ndim:
+                raise ValueError(f"read_idx: {path} holds {size - 4 - 4 * ndim} data bytes, "
+                                 f"its header says {expected} (shape {dims})")
+            if expected > size * _DEFLATE_MAX_RATIO:
+                raise ValueError(f"read_idx: {path} claims shape {dims}, more than a "
+                                 f"{size}-byte gzip file can hold")
+            body = f.read(expected + 1)  # one more: data past the shape is an error too
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        raise ValueError(f"read_idx: {path} is not a valid gzip file: {exc}") from None
+    finally:
+        raw_file.close()
     if len(body) != expected:
-        raise ValueError(f"read_idx: {path} holds {len(body)} data bytes, its header says "
+        say = f"{len(body)}" if len(body) < expected else "more"
+        raise ValueError(f"read_idx: {path} holds {say} data bytes, its header says "
                          f"{expected} (shape {dims})")
-    return _np.frombuffer(body, dtype=dtype).reshape(dims)
+    return _np.frombuffer(body, dtype=dtype).reshape(dims).astype(dtype.newbyteorder("="))
 
 
 class MNIST(TensorDataset):

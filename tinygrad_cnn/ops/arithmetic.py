@@ -13,7 +13,7 @@ from .op_registry import const as _const, register
 
 
 
-@register("add", rule="gx0 = gy; gx1 = gy", promote=True)
+@register("add", rule="gx0 = gy; gx1 = gy", promote=True, saves=())
 def add(x0, x1):
     """Elementwise ``x0 + x1``; shapes broadcast."""
     return x0.array + x1.array, _add_backward
@@ -23,7 +23,7 @@ def _add_backward(gy):
     return gy, gy
 
 
-@register("sub", rule="gx0 = gy; gx1 = -gy", promote=True)
+@register("sub", rule="gx0 = gy; gx1 = -gy", promote=True, saves=())
 def sub(x0, x1):
     """Elementwise ``x0 - x1``; shapes broadcast."""
     if x0.dtype.kind == "b":
@@ -36,7 +36,7 @@ def sub(x0, x1):
     return x0.array - x1.array, backward
 
 
-@register("mul", rule="gx0 = gy * x1; gx1 = gy * x0", promote=True)
+@register("mul", rule="gx0 = gy * x1; gx1 = gy * x0", promote=True, saves=("x1 for gx0", "x0 for gx1"))
 def mul(x0, x1):
     """Elementwise ``x0 * x1``; shapes broadcast."""
     def backward(gy):
@@ -56,7 +56,7 @@ def div(x0, x1):
     return _div(x0, x1)
 
 
-@register("div", rule="gx0 = gy / x1; gx1 = -gy * x0 / x1**2", promote=True)
+@register("div", rule="gx0 = gy / x1; gx1 = -gy * x0 / x1**2", promote=True, saves=("x1", "x0 for gx1"))
 def _div(x0, x1):
     xp = x0.xp
 
@@ -70,7 +70,7 @@ def _div(x0, x1):
 
 
 @register("floor_divide", rule="not differentiable (integer-valued)", promote=True,
-          differentiable=False)
+          differentiable=False, saves=())
 def floor_divide(x0, x1):
     """``x0 // x1`` rounding toward minus infinity (as Python and PyTorch)."""
     xp = x0.xp
@@ -78,7 +78,7 @@ def floor_divide(x0, x1):
         return xp.floor_divide(x0.array, x1.array), None
 
 
-@register("remainder", rule="gx0 = gy; gx1 = -gy * floor(x0 / x1)", promote=True)
+@register("remainder", rule="gx0 = gy; gx1 = -gy * floor(x0 / x1)", promote=True, saves=("x0 for gx1", "x1 for gx1"))
 def remainder(x0, x1):
     """``x0 % x1`` with the sign of the divisor (Python's and PyTorch's convention)."""
     xp = x0.xp
@@ -92,7 +92,7 @@ def remainder(x0, x1):
 
 
 @register("pow", rule="gx0 = gy * x1 * x0**(x1-1) (0 where x1 == 0); "
-                      "gx1 = gy * y * log(x0) (0 where x0 == 0 and x1 >= 0)", promote=True)
+                      "gx1 = gy * y * log(x0) (0 where x0 == 0 and x1 >= 0)", promote=True, saves=("x0", "x1"))
 def pow(x0, x1):
     """Elementwise ``x0 ** x1``; shapes broadcast."""
     from .elementwise import log, where
@@ -114,13 +114,13 @@ def pow(x0, x1):
         return xp.power(x0.array, x1.array), backward
 
 
-@register("maximum", rule="gy goes to the larger input; split evenly on ties", promote=True)
+@register("maximum", rule="gy goes to the larger input; split evenly on ties", promote=True, saves=("x0", "x1"))
 def maximum(x0, x1):
     """Elementwise maximum (NaN propagates); shapes broadcast."""
     return _minmax_forward(x0, x1, x0.xp.maximum, lambda a, b: a > b)
 
 
-@register("minimum", rule="gy goes to the smaller input; split evenly on ties", promote=True)
+@register("minimum", rule="gy goes to the smaller input; split evenly on ties", promote=True, saves=("x0", "x1"))
 def minimum(x0, x1):
     """Elementwise minimum (NaN propagates); shapes broadcast."""
     return _minmax_forward(x0, x1, x0.xp.minimum, lambda a, b: a < b)
@@ -140,7 +140,7 @@ def _minmax_forward(x0, x1, fn, wins):
 
 
 def _comparison(name, ufunc):
-    @register(name, rule="not differentiable (bool result)", promote=True, differentiable=False)
+    @register(name, rule="not differentiable (bool result)", promote=True, differentiable=False, saves=())
     def compare(x0, x1):
         return getattr(x0.xp, ufunc)(x0.array, x1.array), None
 

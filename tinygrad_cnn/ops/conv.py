@@ -115,7 +115,7 @@ def _register(nd):
     name = _NAME[nd]
 
     @register(name, rule=f"gx = conv_transpose{nd}d(gy, w); gw = {name}_weight(x, gy); "
-                         "gb = sum of gy over n and space")
+                         "gb = sum of gy over n and space", saves=("x for gw", "w for gx"))
     def conv(x, w, *bias, stride, pad, dilation, groups):
         def backward(gy):
             # the weight gradient first: it consumes (and so frees) the forward's columns
@@ -133,7 +133,7 @@ def _register(nd):
                          saved if w.requires_grad and grad_state.enabled else None)
         return _add_bias(y, bias, nd), backward
 
-    @register(f"conv_transpose{nd}d", rule=f"ggy = {name}(gz, w); gw = {name}_weight(gz, gy)")
+    @register(f"conv_transpose{nd}d", rule=f"ggy = {name}(gz, w); gw = {name}_weight(gz, gy)", saves=("w for ggy", "gy for gw"))
     def conv_t(gy, w, *bias, stride, pad, dilation, groups, size):
         def backward(gz):
             ggy = conv(gz, w, stride=stride, pad=pad, dilation=dilation,
@@ -145,7 +145,7 @@ def _register(nd):
         z = conv_transpose_forward(gy.xp, gy.array, w.array, stride, pad, dilation, groups, size)
         return _add_bias(z, bias, nd), backward
 
-    @register(f"{name}_weight", rule=f"gx = conv_transpose{nd}d(gy, ggw); ggy = {name}(x, ggw)")
+    @register(f"{name}_weight", rule=f"gx = conv_transpose{nd}d(gy, ggw); ggy = {name}(x, ggw)", saves=("gy for gx", "x for ggy"))
     def conv_w(x, gy, *, stride, pad, dilation, groups, ksize, cols=None):
         def backward(ggw):
             gx = conv_t(gy, ggw, stride=stride, pad=pad, dilation=dilation, groups=groups,

@@ -5,7 +5,7 @@ from ..backend import backend_for, parse_device
 from .op_registry import register
 
 
-@register("to", rule="gx = gy moved back to x's dtype and device")
+@register("to", rule="gx = gy moved back to x's dtype and device", saves=())
 def to(x, *, dtype=None, device=None):
     """``x`` as ``dtype`` on ``device`` (either may be None: unchanged)."""
     y = x.array

@@ -1,7 +1,7 @@
 """Unary elementwise math, activations, clamp and where.
 
 Rules that are cheaper from the output (exp, tanh, sigmoid, sqrt) declare
-``saves_output=True``: the engine hands the closure the output as a tensor that is still
+list ``"y"`` in ``saves``: the engine hands the closure the output as a tensor that is still
 connected to the graph, so the rule stays differentiable without a reference cycle.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ def _float_input(op, x):
     return x.array
 
 
-@register("neg", rule="gx = -gy")
+@register("neg", rule="gx = -gy", saves=())
 def neg(x):
     """``-x``."""
     if x.dtype.kind == "b":
@@ -31,7 +31,7 @@ def neg(x):
     return -x.array, lambda gy: -gy
 
 
-@register("abs", rule="gx = gy * sign(x)")
+@register("abs", rule="gx = gy * sign(x)", saves=("x",))
 def abs(x):
     """``|x|``; the gradient at 0 is 0."""
     def backward(gy):
@@ -40,19 +40,19 @@ def abs(x):
     return x.xp.abs(x.array), backward
 
 
-@register("sign", rule="gx = 0", differentiable=False)
+@register("sign", rule="gx = 0", differentiable=False, saves=())
 def sign(x):
     """-1, 0 or 1 elementwise (not differentiable: its derivative is zero almost everywhere)."""
     return x.xp.sign(x.array), None
 
 
-@register("exp", rule="gx = gy * y", saves_output=True)
+@register("exp", rule="gx = gy * y", saves=("y",))
 def exp(x):
     """``e**x``."""
     return x.xp.exp(_float_input("exp", x)), lambda gy, y: gy * y
 
 
-@register("log", rule="gx = gy / x")
+@register("log", rule="gx = gy / x", saves=("x",))
 def log(x):
     """Natural logarithm (``-inf`` at 0, NaN below, as PyTorch)."""
     xp = x.xp
@@ -60,7 +60,7 @@ def log(x):
         return xp.log(_float_input("log", x)), lambda gy: gy / x
 
 
-@register("sqrt", rule="gx = gy / (2 * y)", saves_output=True)
+@register("sqrt", rule="gx = gy / (2 * y)", saves=("y",))
 def sqrt(x):
     """Square root."""
     xp = x.xp
@@ -68,25 +68,25 @@ def sqrt(x):
         return xp.sqrt(_float_input("sqrt", x)), lambda gy, y: gy / (2 * y)
 
 
-@register("sin", rule="gx = gy * cos(x)")
+@register("sin", rule="gx = gy * cos(x)", saves=("x",))
 def sin(x):
     """Sine."""
     return x.xp.sin(_float_input("sin", x)), lambda gy: gy * cos(x)
 
 
-@register("cos", rule="gx = -gy * sin(x)")
+@register("cos", rule="gx = -gy * sin(x)", saves=("x",))
 def cos(x):
     """Cosine."""
     return x.xp.cos(_float_input("cos", x)), lambda gy: -gy * sin(x)
 
 
-@register("tanh", rule="gx = tanh_backward(gy, y) = gy * (1 - y**2)", saves_output=True)
+@register("tanh", rule="gx = tanh_backward(gy, y) = gy * (1 - y**2)", saves=("y",))
 def tanh(x):
     """Hyperbolic tangent."""
     return x.xp.tanh(_float_input("tanh", x)), tanh_backward
 
 
-@register("tanh_backward", rule="ggy = gz * (1 - y**2); gy_out = -2 * gz * gy * y")
+@register("tanh_backward", rule="ggy = gz * (1 - y**2); gy_out = -2 * gz * gy * y", saves=("y", "gy for gy"))
 def tanh_backward(gy, y):
     """``gy * (1 - y**2)`` as one op: tanh's backward costs one dispatch, not three."""
     def backward(gz):
@@ -98,7 +98,7 @@ def tanh_backward(gy, y):
 
 
 @register("sigmoid", rule="gx = sigmoid_backward(gy, y) = gy * y * (1 - y)",
-          saves_output=True)
+          saves=("y",))
 def sigmoid(x):
     """Logistic function ``1 / (1 + exp(-x))``, computed without overflow for large ``|x|``."""
     xp = x.xp
@@ -109,7 +109,7 @@ def sigmoid(x):
     return y, sigmoid_backward
 
 
-@register("sigmoid_backward", rule="ggy = gz * y * (1 - y); gy_out = gz * gy * (1 - 2 y)")
+@register("sigmoid_backward", rule="ggy = gz * y * (1 - y); gy_out = gz * gy * (1 - 2 y)", saves=("y", "gy for gy"))
 def sigmoid_backward(gy, y):
     """``gy * y * (1 - y)`` as one op."""
     def backward(gz):
@@ -120,7 +120,7 @@ def sigmoid_backward(gy, y):
     return g * v * (1 - v), backward
 
 
-@register("erf", rule="gx = gy * 2/sqrt(pi) * exp(-x**2)")
+@register("erf", rule="gx = gy * 2/sqrt(pi) * exp(-x**2)", saves=("x",))
 def erf(x):
     """The error function (for exact GELU)."""
     def backward(gy):
@@ -129,7 +129,7 @@ def erf(x):
     return x.backend.erf(_float_input("erf", x)), backward
 
 
-@register("relu", rule="gx = gy where x > 0, else 0")
+@register("relu", rule="gx = gy where x > 0, else 0", saves=("x",))
 def relu(x):
     """``max(x, 0)``; the gradient at 0 is 0 (as PyTorch)."""
     def backward(gy):
@@ -138,7 +138,7 @@ def relu(x):
     return x.xp.maximum(x.array, 0).astype(x.dtype, copy=False), backward
 
 
-@register("clamp", rule="gx = gy where min <= x <= max, else 0")
+@register("clamp", rule="gx = gy where min <= x <= max, else 0", saves=("x",))
 def _clamp(x, *, min=None, max=None):
     xp = x.xp
     y = x.array
@@ -184,7 +184,7 @@ def where(condition, x0, x1):
     return _where(x0, x1, condition)
 
 
-@register("where", rule="gx0 = gy where cond, else 0; gx1 = gy where not cond, else 0")
+@register("where", rule="gx0 = gy where cond, else 0; gx1 = gy where not cond, else 0", saves=("condition",))
 def _where(x0, x1, condition):
     # condition is the last input and gets no gradient (it is a bool tensor)
     xp = x0.xp

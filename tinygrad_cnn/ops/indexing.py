@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from .. import tensor as _tensor  # the module: Tensor is looked up at call time (import cycle)
 
-from ..errors import OpIndexError, OpTypeError
+from ..errors import OpIndexError, OpRuntimeError, OpTypeError, OpValueError
 from .op_registry import register
 
 
@@ -40,7 +40,7 @@ def normalize_index(index, xp):
     return tuple(out), advanced
 
 
-@register("getitem", rule="gx = index_add(zeros like x, index, gy)")
+@register("getitem", rule="gx = index_add(zeros like x, index, gy)", saves=(), view=True)
 def getitem(x, *, index, advanced):
     """``x[index]``; ``index`` already normalised by :func:`normalize_index`."""
     y = x.array[index]
@@ -49,7 +49,7 @@ def getitem(x, *, index, advanced):
     return y, lambda gy: index_add(gy, index=index, advanced=advanced, shape=x.shape)
 
 
-@register("index_add", rule="gx = gy[index]")
+@register("index_add", rule="gx = gy[index]", saves=())
 def index_add(g, *, index, advanced, shape):
     """Zeros of ``shape`` with ``g`` added at ``index`` (repeated positions accumulate)."""
     xp = g.xp
@@ -81,3 +81,63 @@ def index(x, idx):
     """``x[idx]`` as a recorded op."""
     norm, advanced = normalize_index(idx, x.xp)
     return getitem(x, index=norm, advanced=advanced)
+
+
+@register("index_put", rule="gx = gy with zeros at index; gvalue = gy[index]", saves=(),
+          needs_mask=True)
+def index_put(x, value, *, index, advanced):
+    """A copy of ``x`` with ``value`` (broadcast) written at ``index``: ``x[index] = value``
+    as a recorded op (the in-place form writes the result back into x's storage)."""
+    y = x.array.copy()
+    y[index] = value.array
+
+    def backward(gy, needs):  # reads neither input: only which gradients are wanted
+        zero = _tensor.Tensor._make(gy.xp.zeros((), dtype=gy.dtype))
+        gx = index_put(gy, zero, index=index, advanced=advanced) if needs[0] else None
+        gv = getitem(gy, index=index, advanced=advanced) if needs[1] else None
+        return gx, gv
+
+    return y, backward
+
+
+def setitem(x, idx, value):
+    """``x[idx] = value`` in place: an ``index_put`` whose result goes into x's storage, with a
+    version bump (graphs that saved x refuse to run backward afterwards, as in PyTorch)."""
+    from .inplace import apply_inplace
+    Tensor = _tensor.Tensor
+    norm, advanced = normalize_index(idx, x.xp)
+    if isinstance(value, Tensor):
+        if value.device != x.device:
+            raise OpRuntimeError(f"setitem: value on {value.device}, tensor on {x.device}")
+        if value.dtype != x.dtype:
+            value = value.to(dtype=x.dtype)
+    else:
+        try:
+            value = Tensor(value, dtype=x.dtype, device=x.device)
+        except (TypeError, ValueError) as exc:
+            raise OpTypeError(f"setitem: cannot assign a {type(value).__name__} to a tensor "
+                              f"of dtype {x.dtype}: {exc}") from None
+    target = _target_shape(x, norm)
+    if value.ndim > len(target):  # NumPy drops leading size-1 dims of the value; so do we
+        lead = value.ndim - len(target)
+        if any(s != 1 for s in value.shape[:lead]):
+            raise OpValueError(f"setitem: value of shape {value.shape} cannot be broadcast to "
+                               f"the indexed shape {target}")
+        value = value.reshape(value.shape[lead:])
+    if not _broadcastable(value.shape, target):
+        raise OpValueError(f"setitem: value of shape {value.shape} cannot be broadcast to the "
+                           f"indexed shape {target} (tensor shape {x.shape})")
+    return apply_inplace(x, "setitem", lambda t: index_put(t, value, index=norm,
+                                                           advanced=advanced))
+
+
+def _target_shape(x, norm):
+    try:
+        return x.array[norm].shape
+    except IndexError as exc:
+        raise OpIndexError(f"setitem: {exc} (tensor shape {x.shape})") from None
+
+
+def _broadcastable(shape, target):
+    return len(shape) <= len(target) and all(
+        a == 1 or a == b for a, b in zip(reversed(shape), reversed(target)))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from .op_registry import register
 
 
-@register("log_softmax", rule="gx = gy - exp(y) * sum(gy, dim)", saves_output=True)
+@register("log_softmax", rule="gx = gy - exp(y) * sum(gy, dim)", saves=("y",))
 def log_softmax_op(x, *, dim):
     xp = x.xp
     shifted = x.array - x.array.max(axis=dim, keepdims=True)
@@ -22,7 +22,7 @@ def log_softmax_op(x, *, dim):
     return y, backward
 
 
-@register("softmax", rule="gx = y * (gy - sum(gy * y, dim))", saves_output=True)
+@register("softmax", rule="gx = y * (gy - sum(gy * y, dim))", saves=("y",))
 def softmax_op(x, *, dim):
     xp = x.xp
     e = xp.exp(x.array - x.array.max(axis=dim, keepdims=True))

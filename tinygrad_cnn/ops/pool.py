@@ -107,7 +107,7 @@ def scatter_planes(backend, g, indices, size, accumulate):
     return out.reshape((n, c) + tuple(size))
 
 
-@register("pool_gather", rule="gx = pool_scatter(gy, indices)")
+@register("pool_gather", rule="gx = pool_scatter(gy, indices)", saves=())
 def pool_gather(x, *, indices, overlap):
     """x read at flat plane positions ``indices`` (an array)."""
     def backward(gy):
@@ -116,7 +116,7 @@ def pool_gather(x, *, indices, overlap):
     return gather_planes(x.xp, x.array, indices), backward
 
 
-@register("pool_scatter", rule="ggy = pool_gather(gz, indices)")
+@register("pool_scatter", rule="ggy = pool_gather(gz, indices)", saves=())
 def pool_scatter(g, *, indices, size, overlap):
     """Zeros of spatial ``size`` with g summed at ``indices`` (overlapping windows add up)."""
     def backward(gz):
@@ -127,7 +127,7 @@ def pool_scatter(g, *, indices, size, overlap):
 
 def _register_max(nd):
     @register(f"max_pool{nd}d", rule=f"gx = max_pool{nd}d_scatter(gy): each gradient goes to "
-                                     "the first maximum of its window")
+                                     "the first maximum of its window", saves=())
     def max_pool(x, *, k, st, p, pr, d, o):
         xp = x.xp
         y, arg = max_pool_taps(xp, x.array, k, st, p, d, o, pr)
@@ -137,7 +137,7 @@ def _register_max(nd):
 
         return y, backward
 
-    @register(f"max_pool{nd}d_scatter", rule=f"ggy = max_pool{nd}d_gather(gz)")
+    @register(f"max_pool{nd}d_scatter", rule=f"ggy = max_pool{nd}d_gather(gz)", saves=())
     def scatter(g, *, arg, k, st, p, pr, d, size):
         def backward(gz):
             return gather(gz, arg=arg, k=k, st=st, p=p, pr=pr, d=d)
@@ -146,7 +146,7 @@ def _register_max(nd):
         z = scatter_taps(g.xp, g.array, arg, k, st, d, padded)
         return crop_spatial(z, p, size), backward
 
-    @register(f"max_pool{nd}d_gather", rule=f"gx = max_pool{nd}d_scatter(gy)")
+    @register(f"max_pool{nd}d_gather", rule=f"gx = max_pool{nd}d_scatter(gy)", saves=())
     def gather(x, *, arg, k, st, p, pr, d):
         def backward(gy):
             return scatter(gy, arg=arg, k=k, st=st, p=p, pr=pr, d=d, size=x.shape[2:])
@@ -154,7 +154,7 @@ def _register_max(nd):
         xpad = pad_spatial(x.xp, x.array, p, pr)
         return gather_taps(x.xp, xpad, arg, k, st, d), backward
 
-    @register(f"max_unpool{nd}d", rule="gx = pool_gather(gy, indices)")
+    @register(f"max_unpool{nd}d", rule="gx = pool_gather(gy, indices)", saves=())
     def max_unpool(x, *, indices, size):
         def backward(gy):
             return pool_gather(gy, indices=indices, overlap=True)
@@ -196,14 +196,14 @@ def avg_divisor(xp, s, k, st, p, o, count_include_pad, divisor_override, dtype):
 
 def _register_avg(nd):
     @register(f"avg_pool{nd}d", rule="gx = avg_pool_adjoint(gy): each input gets gy / divisor "
-                                     "from every window that contains it")
+                                     "from every window that contains it", saves=())
     def avg_pool(x, *, k, st, p, pr, o, divisor):
         def backward(gy):
             return adjoint(gy, k=k, st=st, p=p, pr=pr, o=o, divisor=divisor, size=x.shape[2:])
 
         return window_sum(x.xp, x.array, k, st, p, pr, o) / divisor, backward
 
-    @register(f"avg_pool{nd}d_adjoint", rule=f"ggy = avg_pool{nd}d(gz)")
+    @register(f"avg_pool{nd}d_adjoint", rule=f"ggy = avg_pool{nd}d(gz)", saves=())
     def adjoint(g, *, k, st, p, pr, o, divisor, size):
         def backward(gz):
             return avg_pool(gz, k=k, st=st, p=p, pr=pr, o=o, divisor=divisor)

@@ -39,7 +39,7 @@ def _check_nonempty(op, x, dims):
 
 
 # ---------------------------------------------------------------- sum, mean, prod
-@register("sum", rule="gx = expand(gy) to x's shape")
+@register("sum", rule="gx = expand(gy) to x's shape", saves=())
 def _sum(x, *, dims, keepdim):
     y = x.array.sum(axis=dims, keepdims=keepdim)
     if x.dtype.kind in "biu":
@@ -52,7 +52,7 @@ def sum(x, dim=None, keepdim=False):
     return _sum(x, dims=canonical_dims("sum", dim, x.ndim, x.shape), keepdim=keepdim)
 
 
-@register("mean", rule="gx = expand(gy) / n")
+@register("mean", rule="gx = expand(gy) / n", saves=())
 def _mean(x, *, dims, keepdim):
     n = _count(x.shape, dims)
     return x.array.mean(axis=dims, keepdims=keepdim), \
@@ -65,7 +65,7 @@ def mean(x, dim=None, keepdim=False):
     return _mean(x, dims=canonical_dims("mean", dim, x.ndim, x.shape), keepdim=keepdim)
 
 
-@register("prod", rule="gx = expand(gy) * (product of the other elements)")
+@register("prod", rule="gx = expand(gy) * (product of the other elements)", saves=("x",))
 def _prod(x, *, dims, keepdim):
     xp = x.xp
 
@@ -79,7 +79,7 @@ def _prod(x, *, dims, keepdim):
     return xp.prod(x.array, axis=dims, keepdims=keepdim), backward
 
 
-@register("prod_others", rule="double backward not implemented when x has zeros")
+@register("prod_others", rule="double backward not implemented when x has zeros", saves=("x",))
 def _prod_others(x, *, dims):
     """Product of all other elements of each reduced group (exact with zeros)."""
     xp = x.xp
@@ -116,7 +116,7 @@ def _correction(op, unbiased, correction):
     return correction
 
 
-@register("var", rule="gx = expand(gy) * 2 (x - mean(x)) / (n - correction)")
+@register("var", rule="gx = expand(gy) * 2 (x - mean(x)) / (n - correction)", saves=("x",))
 def _var(x, *, dims, correction, keepdim):
     xp = x.xp
     n = _count(x.shape, dims)
@@ -140,7 +140,7 @@ def var(x, dim=None, unbiased=True, keepdim=False, *, correction=None):
 
 
 @register("std", rule="gx = expand(gy) * (x - mean(x)) / ((n - correction) * y), 0 where y == 0",
-          saves_output=True)
+          saves_output=True, saves=("x",))
 def _std(x, *, dims, correction, keepdim):
     xp = x.xp
     n = _count(x.shape, dims)
@@ -163,7 +163,7 @@ def std(x, dim=None, unbiased=True, keepdim=False, *, correction=None):
                 keepdim=keepdim)
 
 
-@register("logsumexp", rule="gx = expand(gy) * exp(x - y)", saves_output=True)
+@register("logsumexp", rule="gx = expand(gy) * exp(x - y)", saves_output=True, saves=("x",))
 def _logsumexp(x, *, dims, keepdim):
     xp = x.xp
     m = x.array.max(axis=dims, keepdims=True) if x.size else xp.zeros(_kept_shape(x.shape, dims))
@@ -192,12 +192,12 @@ def logsumexp(x, dim, keepdim=False):
 
 
 # ---------------------------------------------------------------- max, min, arg*
-@register("amax", rule="gx = expand(gy) split evenly among the maxima of each group")
+@register("amax", rule="gx = expand(gy) split evenly among the maxima of each group", saves=("x",))
 def _amax(x, *, dims, keepdim):
     return _extreme_evenly(x, dims, keepdim, x.xp.max)
 
 
-@register("amin", rule="gx = expand(gy) split evenly among the minima of each group")
+@register("amin", rule="gx = expand(gy) split evenly among the minima of each group", saves=("x",))
 def _amin(x, *, dims, keepdim):
     return _extreme_evenly(x, dims, keepdim, x.xp.min)
 
@@ -206,7 +206,9 @@ def _extreme_evenly(x, dims, keepdim, fn):
     y = fn(x.array, axis=dims, keepdims=True)
 
     def backward(gy):
-        hit = x.array == y
+        # recomputed from x (which the node saved), not read from the output: the user may
+        # have changed the output in place since
+        hit = x.array == fn(x.array, axis=dims, keepdims=True)
         share = hit / hit.sum(axis=dims, keepdims=True)  # ties share the gradient (PyTorch)
         return _grad_like_x(gy, x, dims, keepdim) * _const(share.astype(gy.dtype))
 
@@ -229,12 +231,12 @@ def _nonempty_dims(op, x, dim):
     return dims
 
 
-@register("max_dim", rule="gx = gy at the first maximum of each row along dim, else 0")
+@register("max_dim", rule="gx = gy at the first maximum of each row along dim, else 0", saves=())
 def _max_dim(x, *, dim, keepdim):
     return _extreme_at_index(x, dim, keepdim, x.xp.argmax)
 
 
-@register("min_dim", rule="gx = gy at the first minimum of each row along dim, else 0")
+@register("min_dim", rule="gx = gy at the first minimum of each row along dim, else 0", saves=())
 def _min_dim(x, *, dim, keepdim):
     return _extreme_at_index(x, dim, keepdim, x.xp.argmin)
 
@@ -275,12 +277,12 @@ def min(x, dim=None, keepdim=False):
     return _min_dim(x, dim=d if x.ndim else None, keepdim=keepdim) if x.ndim else x.clone()
 
 
-@register("argmax", rule="not differentiable (integer result)", differentiable=False)
+@register("argmax", rule="not differentiable (integer result)", differentiable=False, saves=())
 def _argmax(x, *, dim, keepdim):
     return _arg(x, dim, keepdim, x.xp.argmax), None
 
 
-@register("argmin", rule="not differentiable (integer result)", differentiable=False)
+@register("argmin", rule="not differentiable (integer result)", differentiable=False, saves=())
 def _argmin(x, *, dim, keepdim):
     return _arg(x, dim, keepdim, x.xp.argmin), None
 

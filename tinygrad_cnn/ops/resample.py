@@ -17,7 +17,7 @@ def _every(factor):
     return (slice(None), slice(None)) + tuple(slice(None, None, f) for f in factor)
 
 
-@register("upsample", rule="gx = downsample(gy, factor)")
+@register("upsample", rule="gx = downsample(gy, factor)", saves=())
 def upsample(x, *, factor, size):
     """Zero insertion to spatial ``size``: ``y[..., i·f] = x[..., i]``, zeros elsewhere."""
     def backward(gy):
@@ -28,16 +28,16 @@ def upsample(x, *, factor, size):
     return y, backward
 
 
-@register("downsample", rule="gx = upsample(gy, factor) to x's size")
+@register("downsample", rule="gx = upsample(gy, factor) to x's size", saves=())
 def downsample(x, *, factor):
     """Keep the samples at multiples of ``factor`` along each spatial dim."""
     def backward(gy):
         return upsample(gy, factor=factor, size=x.shape[2:])
 
-    return x.xp.ascontiguousarray(x.array[_every(factor)]), backward
+    return x.array[_every(factor)].copy(), backward  # a copy even for factor 1
 
 
-@register("pad", rule="gx = gy cropped back to x (the padding's gradient is dropped)")
+@register("pad", rule="gx = gy cropped back to x (the padding's gradient is dropped)", saves=())
 def pad_constant(x, *, before, after, value):
     """Pad the last ``len(before)`` dims with ``value`` (non-negative widths)."""
     from .indexing import index

@@ -33,7 +33,7 @@ def _infer_shape(op, shape, numel, xshape):
     return shape
 
 
-@register("reshape", rule="gx = reshape(gy, x.shape)")
+@register("reshape", rule="gx = reshape(gy, x.shape)", saves=(), view=True)
 def _reshape(x, *, shape):
     return x.array.reshape(shape), lambda gy: _reshape(gy, shape=x.shape)
 
@@ -57,7 +57,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     return _reshape(x, shape=shape)
 
 
-@register("squeeze", rule="gx = reshape(gy, x.shape)")
+@register("squeeze", rule="gx = reshape(gy, x.shape)", saves=(), view=True)
 def _squeeze(x, *, dims):
     shape = tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1))
     return x.array.reshape(shape), lambda gy: _reshape(gy, shape=x.shape)
@@ -68,7 +68,7 @@ def squeeze(x, dim=None):
     return _squeeze(x, dims=canonical_dims("squeeze", dim, x.ndim, x.shape))
 
 
-@register("unsqueeze", rule="gx = reshape(gy, x.shape)")
+@register("unsqueeze", rule="gx = reshape(gy, x.shape)", saves=(), view=True)
 def _unsqueeze(x, *, dim):
     shape = x.shape[:dim] + (1,) + x.shape[dim:]
     return x.array.reshape(shape), lambda gy: _reshape(gy, shape=x.shape)
@@ -80,7 +80,7 @@ def unsqueeze(x, dim):
 
 
 # ---------------------------------------------------------------- permutations
-@register("permute", rule="gx = permute(gy, inverse permutation)")
+@register("permute", rule="gx = permute(gy, inverse permutation)", saves=(), view=True)
 def _permute(x, *, dims):
     inverse = tuple(sorted(range(len(dims)), key=dims.__getitem__))
     return x.array.transpose(dims), lambda gy: _permute(gy, dims=inverse)
@@ -112,12 +112,12 @@ def transpose(x, dim0, dim1):
 
 
 # ---------------------------------------------------------------- broadcasting pair
-@register("expand", rule="gx = sum_to(gy, x.shape)")
+@register("expand", rule="gx = sum_to(gy, x.shape)", saves=(), view=True)
 def _expand(x, *, shape):
     return x.xp.broadcast_to(x.array, shape), lambda gy: sum_to(gy, shape=x.shape)
 
 
-@register("sum_to", rule="gx = expand(gy, x.shape)")
+@register("sum_to", rule="gx = expand(gy, x.shape)", saves=(), view=True)
 def sum_to(x, *, shape):
     """Sum ``x`` down to ``shape`` (the adjoint of broadcasting ``shape`` up to x's shape)."""
     lead = x.ndim - len(shape)
@@ -159,7 +159,7 @@ def broadcast_to(x, shape):
 
 
 # ---------------------------------------------------------------- copies
-@register("contiguous", rule="gx = gy")
+@register("contiguous", rule="gx = gy", saves=(), view=True)
 def _contiguous(x):
     # copy(order="C"), not ascontiguousarray: the latter turns a 0-d array into shape (1,)
     return x.array.copy(order="C"), lambda gy: gy
@@ -170,15 +170,16 @@ def contiguous(x):
     return x if x.array.flags.c_contiguous else _contiguous(x)
 
 
-@register("clone", rule="gx = gy")
+@register("clone", rule="gx = gy", saves=())
 def clone(x):
     """A copy of ``x`` that is part of the graph."""
     return x.array.copy(), lambda gy: gy
 
 
-@register("flip", rule="gx = flip(gy, dims)")
+@register("flip", rule="gx = flip(gy, dims)", saves=())
 def _flip(x, *, dims):
-    return x.xp.flip(x.array, axis=dims), lambda gy: _flip(gy, dims=dims)
+    # a copy, as PyTorch's flip (NumPy's is a view)
+    return x.xp.flip(x.array, axis=dims).copy(), lambda gy: _flip(gy, dims=dims)
 
 
 def flip(x, dims):
@@ -212,7 +213,7 @@ def _check_join(op, tensors, dim, new_axis):
     return d
 
 
-@register("cat", rule="gx_i = the slice of gy that x_i filled")
+@register("cat", rule="gx_i = the slice of gy that x_i filled", saves=())
 def _cat(*xs, dim):
     bounds = []
     start = 0
@@ -234,7 +235,7 @@ def cat(tensors, dim=0):
     return _cat(*promote_operands("cat", tuple(tensors)), dim=d)
 
 
-@register("stack", rule="gx_i = gy selected at index i along dim")
+@register("stack", rule="gx_i = gy selected at index i along dim", saves=())
 def _stack(*xs, dim):
     def backward(gy):
         pre = (slice(None),) * dim

@@ -3,7 +3,8 @@ and per op, edges in the direction data flows (inputs -> op -> output).
 
 Intermediate tensors are not kept alive by the engine, so their node shows what the op
 recorded (shape, dtype); values appear where a tensor is still reachable: the outputs you
-pass, the leaves, and inputs that some backward rule saved.
+pass, the leaves, inputs that some backward rule saved, and every op output recorded by
+``tg.viz.trace()`` (which also keeps their gradients after ``backward()``).
 """
 from __future__ import annotations
 
@@ -59,15 +60,22 @@ def param_names(params):
     return {id(t): name for name, t in items}
 
 
-def build(outputs, params=None, grads=None):
+def build(outputs, params=None, grads=None, trace=None, tensor_grads=True):
     """Collect the graph that produced ``outputs`` (a Tensor or a sequence of them).
 
-    ``grads`` optionally maps ``(node, output_nr)`` or a leaf tensor to a gradient array
-    (from :func:`backward_steps`), shown on intermediate tensors.
+    ``grads`` optionally maps ``(node, output_nr)``, a leaf tensor or a graph id (``"o.."``,
+    ``"t.."``) to a gradient array (from :func:`backward_steps`), shown on the tensors.
+    ``trace`` (default: the latest ``tg.viz.trace()``) supplies intermediate tensors.
+    ``tensor_grads=False`` shows only ``grads``, not the tensors' own ``.grad``.
     """
+    from .trace import current
     outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     names = param_names(params)
     grads = grads or {}
+    trace = current() if trace is None else trace
+
+    def gof(t, grads):
+        return _grad_of(t, grads, use_tensor=tensor_grads)
     nodes, edges = {}, []
     # tensors still reachable: the outputs and whatever the backward closures captured
     reachable = {}
@@ -83,7 +91,7 @@ def build(outputs, params=None, grads=None):
                                                         "tensor")),
                                tuple(t.shape), str(t.dtype), t, t.grad_fn, t.grad_fn is None,
                                t.requires_grad, is_output,
-                               _grad_of(t, grads))
+                               gof(t, grads))
         elif is_output:
             nodes[vid].is_output = True
         return vid
@@ -99,6 +107,9 @@ def build(outputs, params=None, grads=None):
         if node in seen:
             continue
         seen.add(node)
+        traced = trace.tensor(node) if trace is not None else None
+        if traced is not None:
+            reachable.setdefault((node, 0), traced)
         for cell in node.saved_tensors():
             if isinstance(cell, Tensor) and cell.grad_fn is not None:
                 reachable.setdefault((cell.grad_fn, cell._output_nr), cell)
@@ -111,7 +122,7 @@ def build(outputs, params=None, grads=None):
                 shape, dtype = (node.shape, node.dtype) if nr == 0 else node.out_meta[nr]
                 nodes[vid] = VNode(vid, "tensor", "tensor", tuple(shape), str(dtype), t, node,
                                    False, True, False,
-                                   _grad_of(t, grads) if t is not None else
+                                   gof(t, grads) if t is not None else
                                    grads.get((node, nr)))
             edges.append((oid, vid, nr))
         for i, e in enumerate(node.next_edges):
@@ -122,23 +133,36 @@ def build(outputs, params=None, grads=None):
                 cid = _out_id(child, nr)
                 if cid not in nodes:
                     t = reachable.get((child, nr))
+                    if t is None and trace is not None and nr == 0:
+                        t = trace.tensor(child)
                     shape, dtype = (child.shape, child.dtype) if nr == 0 else child.out_meta[nr]
                     nodes[cid] = VNode(cid, "tensor", "tensor", tuple(shape), str(dtype), t,
                                        child, False, True, False,
-                                       _grad_of(t, grads) if t is not None else
+                                       gof(t, grads) if t is not None else
                                        grads.get((child, nr)))
                 stack.append(child)
             else:
                 cid = tensor_node(child)
             edges.append((cid, oid, i))
-    # constant inputs (no grad) are not in the graph's edges: the op's label says so
+        call = trace.call(node) if trace is not None else None
+        if call is not None:  # a traced call knows its constant inputs (images, targets)
+            for i, t in enumerate(call.inputs):
+                if node.next_edges[i] is None and isinstance(t, Tensor):
+                    cid = tensor_node(t)
+                    if nodes[cid].title == "input" and t.ndim == 0:
+                        nodes[cid].title = "constant"
+                    edges.append((cid, oid, i))
+    for key, g in grads.items():  # gradients keyed by graph id (the step-through frames)
+        if isinstance(key, str) and key in nodes:
+            nodes[key].grad = g
+    # constant inputs (no grad) are not in the graph's edges unless the call was traced
     return VGraph(nodes, edges)
 
 
-def _grad_of(t, grads):
+def _grad_of(t, grads, use_tensor=True):
     if t is None:
         return None
-    if t.grad is not None:
+    if use_tensor and t.grad is not None:
         return t.grad.numpy()
     key = t if t.grad_fn is None else (t.grad_fn, t._output_nr)
     return grads.get(key)
@@ -171,7 +195,7 @@ def assign_modules(g, module):
                         stack.append(child)
     owner = {}
     for name, mod in named:
-        for pname, p in mod._parameters.items():
+        for p in mod._parameters.values():
             if p is not None:
                 owner[id(p)] = name
     for v in g.nodes.values():

@@ -18,6 +18,26 @@ class Frame:
     grad_in: object        # array
     grads_out: tuple       # arrays or None, one per input of the op
     done: frozenset        # graph ids (see viz.graph) whose gradient is complete after it
+    arrived: dict = None   # graph id -> gradient summed so far (partial until in ``done``)
+    targets: tuple = ()    # graph id of each input of the op (None where no gradient goes)
+
+
+def _edge_id(e):
+    """The graph id (as in viz.graph) of where an edge's gradient goes."""
+    child, nr = split_edge(e)
+    return f"o{id(child)}_{nr}" if isinstance(child, Node) else f"t{id(child)}"
+
+
+def _nodes(root):
+    out, stack = set(), [root.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or node in out:
+            continue
+        out.add(node)
+        stack += [split_edge(e)[0] for e in node.next_edges
+                  if e is not None and isinstance(split_edge(e)[0], Node)]
+    return out
 
 
 def _leaves(root):
@@ -55,8 +75,9 @@ def backward_steps(loss, gradient=None):
                                f"{loss.shape}")
         gradient = Tensor._make(loss.xp.ones(loss.shape, dtype=loss.dtype))
     leaves = _leaves(loss)
+    root = f"o{id(loss.grad_fn)}_{loss._output_nr}"
     frames, grads = [], {(loss.grad_fn, loss._output_nr): gradient.numpy()}
-    done = {f"o{id(loss.grad_fn)}_{loss._output_nr}"}
+    done, arrived = {root}, {root: gradient.numpy()}
 
     def on_step(node, gy, grads_out):
         gys = [gy] if node.num_outputs == 1 else list(gy)
@@ -64,18 +85,34 @@ def backward_steps(loss, gradient=None):
             if g is not None:
                 grads[(node, nr)] = g.numpy()
                 done.add(f"o{id(node)}_{nr}")
+        targets = tuple(None if e is None else _edge_id(e) for e in node.next_edges)
+        for tid, g in zip(targets, grads_out, strict=True):  # what this step sends, in this frame
+            if tid is not None and g is not None:
+                prev = arrived.get(tid)
+                arrived[tid] = g.numpy() if prev is None else prev + g.numpy()
         frames.append(Frame(len(frames), node, node.name, gys[0].numpy() if gys[0] is not None
                             else None,
                             tuple(None if g is None else g.numpy() for g in grads_out),
-                            frozenset(done)))
+                            frozenset(done), dict(arrived), targets))
 
-    leaf_grads = run_backward([loss], [gradient], retain_graph=True, inputs=leaves,
-                              allow_unused=True, on_step=on_step) if leaves else ()
-    for leaf, g in zip(leaves, leaf_grads):
+    # this pass is the viewer's: tensors that retain_grad() (e.g. under viz.trace) must not
+    # accumulate it into their .grad, so their retain records are set aside meanwhile
+    nodes = _nodes(loss)
+    retained = {n: n.retained for n in nodes if n.retained}
+    for n in retained:
+        n.retained = None
+    try:
+        leaf_grads = run_backward([loss], [gradient], retain_graph=True, inputs=leaves,
+                                  allow_unused=True, on_step=on_step) if leaves else ()
+    finally:
+        for n, r in retained.items():
+            n.retained = r
+    for leaf, g in zip(leaves, leaf_grads, strict=False):
         if g is not None:
             grads[leaf] = g.numpy()
     if frames and leaves:  # leaves are complete once the last step ran
         last = frames[-1]
         frames[-1] = Frame(last.index, last.node, last.op, last.grad_in, last.grads_out,
-                           last.done | {f"t{id(t)}" for t in leaves})
+                           last.done | {f"t{id(t)}" for t in leaves}, last.arrived,
+                           last.targets)
     return frames, grads
