@@ -1,0 +1,193 @@
+"""Model-zoo benchmark: each zoo model's fwd+bwd here vs PyTorch CPU, same source, same data,
+same process.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python tools/bench_models.py [--repeats 7]
+        [--only resnet]
+
+Each model file is built twice, as the parity tests do: imported here, and under PyTorch with
+its three import lines swapped. Both start from torch's state dict. One timed repeat is
+forward (train mode) + ``(out * g).sum().backward()`` with a fixed random g; ours and torch's
+repeats are interleaved (so both see the same machine load) and the medians printed.
+
+Memory, per model, one fwd+bwd after a gc:
+- ``ours trace``: tracemalloc's peak for our run (NumPy reports its buffers to tracemalloc),
+  i.e. the arrays alive at the high-water mark; exact, and what to compare between versions;
+- ``ours rss`` / ``torch rss``: the peak rise of the process's resident set size, sampled every
+  millisecond from /proc/self/statm during the run (torch's allocator does not report to
+  tracemalloc). RSS counts pages, not arrays: memory the C allocator kept from an earlier model
+  is reused without raising RSS, so these columns are lower bounds, comparable with each other.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib
+import os
+import statistics
+import sys
+import threading
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import tinygrad_cnn as tg
+
+IMPORTS = {"import tinygrad_cnn as torch": "import torch",
+           "from tinygrad_cnn import nn": "from torch import nn",
+           "import tinygrad_cnn.functional as F": "import torch.nn.functional as F"}
+
+# name -> (family, builder over the family's namespace, input shape); batch 8, small inputs
+MODELS = {
+    "mnist Net 28x28": ("lenet", lambda ns: ns["Net"](), (8, 1, 28, 28)),
+    "LeNet-5 32x32": ("lenet", lambda ns: ns["LeNet5"](), (8, 1, 32, 32)),
+    "AlexNet 64x64": ("alexnet", lambda ns: ns["AlexNet"](num_classes=10), (8, 3, 64, 64)),
+    "VGG-11-BN 32x32 (fc 512)": ("vgg", lambda ns: ns["vgg11_bn"](num_classes=10, hidden=512),
+                                 (8, 3, 32, 32)),
+    "ResNet-18 64x64": ("resnet", lambda ns: ns["resnet18"](num_classes=10), (8, 3, 64, 64)),
+    "ResNet-50 64x64": ("resnet", lambda ns: ns["resnet50"](num_classes=10), (8, 3, 64, 64)),
+    "MobileNetV2 64x64": ("mobilenet", lambda ns: ns["mobilenet_v2"](num_classes=10),
+                          (8, 3, 64, 64)),
+    "MobileNetV3-small 64x64": ("mobilenet", lambda ns: ns["mobilenet_v3_small"](
+        num_classes=10), (8, 3, 64, 64)),
+    "SqueezeNet 1.1 64x64": ("squeezenet", lambda ns: ns["squeezenet1_1"](num_classes=10),
+                             (8, 3, 64, 64)),
+    "DenseNet-121 64x64": ("densenet", lambda ns: ns["densenet121"](num_classes=10),
+                           (8, 3, 64, 64)),
+    "U-Net base 16 64x64": ("unet", lambda ns: ns["UNet"](3, 2, base=16), (8, 3, 64, 64)),
+    "DCGAN G+D nz 100": ("dcgan", lambda ns: ns["DCGAN"](), (8, 100, 1, 1)),
+    "ESPCN x3 64x64": ("superres", lambda ns: ns["Net"](upscale_factor=3), (8, 1, 64, 64)),
+    "TransformerNet 64x64": ("style_transfer", lambda ns: ns["TransformerNet"](),
+                             (8, 3, 64, 64)),
+}
+
+
+def torch_namespace(family):
+    """The family's source with the three import lines swapped for PyTorch's, exec'd."""
+    src = (ROOT / "tinygrad_cnn" / "models" / f"{family}.py").read_text().splitlines()
+    ns = {"__name__": f"torch_zoo.{family}"}
+    exec(compile("\n".join(IMPORTS.get(line, line) for line in src), family, "exec"), ns)  # noqa: S102
+    return ns
+
+
+def blas_summary():
+    """Which BLAS NumPy runs on, its kernel and threads (threadpoolctl, when installed)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "NumPy BLAS: unknown (pip install threadpoolctl to see it)"
+    libs = [f"{i.get('internal_api')} {i.get('version')} {i.get('architecture', '')} kernels, "
+            f"{i.get('num_threads')} threads" for i in threadpool_info() if i["user_api"] == "blas"]
+    pinned = {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS_")}
+    return "NumPy BLAS: " + "; ".join(libs) + (f" (environment: {pinned})" if pinned else "")
+
+
+def _rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_peak_rise(fn):
+    """Peak RSS rise (bytes) while fn runs, sampled every millisecond by a thread."""
+    gc.collect()
+    base, peak, done = _rss(), [0], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], _rss())
+            time.sleep(0.001)
+
+    t = threading.Thread(target=sample)
+    t.start()
+    try:
+        fn()
+    finally:
+        done.set()
+        t.join()
+    return max(peak[0], _rss()) - base
+
+
+def trace_peak(fn):
+    gc.collect()
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def make_steps(torch, family, build, shape):
+    """(ours step, torch step), each one fwd+bwd of its model on the same x and g."""
+    torch.manual_seed(0)
+    ref = build(torch_namespace(family))
+    ours = build(vars(importlib.import_module(f"tinygrad_cnn.models.{family}")))
+    # strict=False: timing only (the parity tests check the keys); a buffer the package lacks
+    # (BatchNorm num_batches_tracked) does not stop the benchmark
+    ours.load_state_dict({k: tg.tensor(v.numpy().copy()) for k, v in ref.state_dict().items()},
+                         strict=False)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(np.float32)
+    with torch.no_grad():
+        g = rng.standard_normal(tuple(ref(torch.from_numpy(x)).shape)).astype(np.float32)
+    xt, gt, xo, go = torch.from_numpy(x), torch.from_numpy(g), tg.tensor(x), tg.tensor(g)
+
+    def step_ours():
+        ours.zero_grad()
+        (ours(xo) * go).sum().backward()
+
+    def step_torch():
+        ref.zero_grad()
+        (ref(xt) * gt).sum().backward()
+
+    return step_ours, step_torch
+
+
+def _time(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--only", default="", help="run models whose name contains this")
+    args = ap.parse_args()
+    try:
+        import torch
+    except ImportError:
+        raise SystemExit("PyTorch is needed for the side-by-side run: pip install torch") from None
+    torch.set_num_threads(2)
+    print(blas_summary())
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; fwd+bwd, batch 8, "
+          f"median of {args.repeats} interleaved repeats")
+    print(f"{'model':<26} {'ours ms':>8} {'torch ms':>9} {'ratio':>6} {'ours trace':>11} "
+          f"{'ours rss':>9} {'torch rss':>10}")
+    for name, (family, build, shape) in MODELS.items():
+        if args.only.lower() not in name.lower():
+            continue
+        try:
+            step_ours, step_torch = make_steps(torch, family, build, shape)
+            step_ours()  # warm up both (first-call allocations, lazy imports)
+        except Exception as e:  # noqa: BLE001  (a layer the package lacks: report it, go on)
+            print(f"{name:<26} gap: {type(e).__name__}: {e}")
+            continue
+        step_torch()
+        ours, ref = [], []
+        for _ in range(args.repeats):
+            ours.append(_time(step_ours))
+            ref.append(_time(step_torch))
+        a, b = statistics.median(ours) * 1e3, statistics.median(ref) * 1e3
+        mb = 2.0 ** 20
+        tr, ro, rt = trace_peak(step_ours), rss_peak_rise(step_ours), rss_peak_rise(step_torch)
+        print(f"{name:<26} {a:8.1f} {b:9.1f} {a / b:5.2f}x {tr / mb:9.1f}MB {ro / mb:7.1f}MB "
+              f"{rt / mb:8.1f}MB")
+
+
+if __name__ == "__main__":
+    main()
