@@ -557,8 +557,6 @@ def test_bce_second_order_closed_form():
     np.testing.assert_allclose(gg.numpy(), 2 * (p - t) * p * (1 - p), rtol=1e-9, atol=1e-14)
 
 
-@pytest.mark.xfail(strict=True, reason="bug 1: Tensor.max(dim)/tg.max(x, dim) return only "
-                   "the values, not PyTorch's (values, indices)")
 def test_bug1_max_with_dim_returns_values_and_indices():
     x = np.array([[0.5, 2.0, -1.0], [3.0, 0.1, 0.2]])
     values, indices = tg.tensor(x).max(dim=1)
@@ -566,8 +564,6 @@ def test_bug1_max_with_dim_returns_values_and_indices():
     np.testing.assert_array_equal(tg.max(tg.tensor(x), 1).indices.numpy(), [1, 0])
 
 
-@pytest.mark.xfail(strict=True, reason="bug 2: binary_cross_entropy's gradient is NaN at "
-                   "p = 0 or 1; PyTorch clamps (p (1 - p) >= 1e-12) and gives finite values")
 def test_bug2_bce_gradient_at_saturated_probabilities():
     p = np.array([1.0, 0.0, 0.5])
     t = np.array([0.3, 0.6, 0.5])
@@ -578,8 +574,6 @@ def test_bug2_bce_gradient_at_saturated_probabilities():
     np.testing.assert_allclose(ours.grad.numpy(), ref.grad.numpy(), rtol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="bug 3: F.relu/leaky_relu/elu(inplace=True) and "
-                   "nn.ReLU(inplace=True) accept inplace and ignore it")
 def test_bug3_inplace_activation_writes_its_input():
     for fn in (tg.functional.relu, tg.functional.leaky_relu, tg.functional.elu):
         x = tg.tensor(np.array([-1.0, 2.0]))
@@ -590,8 +584,6 @@ def test_bug3_inplace_activation_writes_its_input():
         np.testing.assert_allclose(out.numpy(), ref.numpy(), err_msg=fn.__name__)
 
 
-@pytest.mark.xfail(strict=True, reason="bug 4: sign is registered differentiable=False, so "
-                   "sign(x) does not require grad; PyTorch's does (zero gradient)")
 def test_bug4_sign_has_a_zero_gradient():
     x = tg.tensor(np.array([0.5, -1.0]), requires_grad=True)
     y = x.sign()
@@ -600,8 +592,6 @@ def test_bug4_sign_has_a_zero_gradient():
     np.testing.assert_array_equal(x.grad.numpy(), [1.0, -1.0])
 
 
-@pytest.mark.xfail(strict=True, reason="bug 5 (found by ruff ARG002): Module.register_buffer "
-                   "accepts persistent=False and ignores it; the buffer is still saved")
 def test_bug5_non_persistent_buffer_stays_out_of_the_state_dict():
     m = tg.nn.Module()
     m.register_buffer("scratch", tg.zeros(2), persistent=False)
@@ -611,8 +601,6 @@ def test_bug5_non_persistent_buffer_stays_out_of_the_state_dict():
     assert "scratch" not in ref.state_dict()
 
 
-@pytest.mark.xfail(strict=True, reason="bug 6: max_pool with ceil_mode=True refuses a dilated "
-                   "window wider than the input; PyTorch pools the taps that fall inside")
 def test_bug6_ceil_mode_window_wider_than_the_input():
     x = np.random.default_rng(0).uniform(-2, 2, (1, 2, 4))
     kw = dict(kernel_size=3, stride=2, padding=0, ceil_mode=True, dilation=2)

@@ -15,7 +15,6 @@ import pytest
 import tinygrad_cnn as tg
 
 WAIT = 10.0  # seconds; only reached when the engine is broken
-PROCESS_WIDE = pytest.mark.xfail(strict=True, reason="grad mode is process-wide")
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +48,6 @@ def _run(*targets):
         raise errors[0]
 
 
-@PROCESS_WIDE
 def test_training_thread_records_while_another_thread_is_in_no_grad():
     inside, trained = threading.Barrier(2, timeout=WAIT), threading.Barrier(2, timeout=WAIT)
     w = tg.tensor(np.array([1.5, -2.0, 0.5]), requires_grad=True)
@@ -79,7 +77,6 @@ def test_training_thread_records_while_another_thread_is_in_no_grad():
     assert tg.is_grad_enabled(), "the main thread's grad mode changed"
 
 
-@PROCESS_WIDE
 def test_no_grad_entered_in_another_thread_does_not_leak_here():
     entered, done = threading.Event(), threading.Event()
 
@@ -141,7 +138,6 @@ def test_two_backward_passes_at_once_give_the_right_gradients():
     _concurrent_backward(create_graph_a=False)
 
 
-@PROCESS_WIDE
 def test_two_backward_passes_at_once_leave_grad_mode_as_it_was():
     # process-wide today: A saves True and sets False, B saves False, A restores True, B
     # restores False -- and recording stays off for the whole process
@@ -149,7 +145,6 @@ def test_two_backward_passes_at_once_leave_grad_mode_as_it_was():
     assert tg.is_grad_enabled(), "grad mode left off after two overlapping backward passes"
 
 
-@PROCESS_WIDE
 def test_create_graph_in_one_thread_while_another_backward_runs_without():
     xa, xb = _concurrent_backward(create_graph_a=True)
     assert xa.grad.requires_grad and xa.grad.grad_fn is not None, \
