@@ -48,7 +48,8 @@ def hardsigmoid(x):
     return xp.clip(v / 6 + 0.5, 0, 1).astype(v.dtype, copy=False), backward
 
 
-@register("hardswish", rule="gx = gy * (0 if x <= -3; x/3 + 1/2 if -3 < x < 3; 1 if x >= 3)", saves=("x",))
+@register("hardswish", rule="gx = gy * (x/3 + 1/2 where -3 < x < 3, else 1 where x >= 3, else 0)",
+          saves=("x",))
 def hardswish(x):
     """``x * relu6(x + 3) / 6``."""
     xp = x.xp

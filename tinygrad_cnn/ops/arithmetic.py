@@ -71,7 +71,7 @@ def _div(x0, x1):
         return x0.array / x1.array, backward
 
 
-@register("floor_divide", rule="not differentiable (integer-valued)", promote=True,
+@register("floor_divide", rule="not differentiable (piecewise constant)", promote=True,
           differentiable=False, saves=())
 def floor_divide(x0, x1):
     """``x0 // x1`` rounding toward minus infinity (as Python and PyTorch)."""
@@ -81,7 +81,8 @@ def floor_divide(x0, x1):
         return xp.floor_divide(x0.array, x1.array), None
 
 
-@register("remainder", rule="gx0 = gy; gx1 = -gy * floor(x0 / x1)", promote=True, saves=("x0 for gx1", "x1 for gx1"))
+@register("remainder", rule="gx0 = gy; gx1 = -gy * floor_divide(x0, x1)", promote=True,
+          saves=("x0 for gx1", "x1 for gx1"))
 def remainder(x0, x1):
     """``x0 % x1`` with the sign of the divisor (Python's and PyTorch's convention)."""
     xp = x0.xp
@@ -118,15 +119,21 @@ def pow(x0, x1):
         return xp.power(x0.array, x1.array), backward
 
 
-@register("maximum", rule="gy goes to the larger input; split evenly on ties", promote=True, saves=("x0", "x1"))
+@register("maximum", rule="gx0 = gy * ((x0 > x1) + (x0 == x1) / 2); "
+                         "gx1 = gy * ((x1 > x0) + (x0 == x1) / 2)", promote=True,
+          saves=("x0", "x1"))
 def maximum(x0, x1):
-    """Elementwise maximum (NaN propagates); shapes broadcast."""
+    """Elementwise maximum (NaN propagates); shapes broadcast. gy goes to the larger input,
+    a tie splits it in half (PyTorch)."""
     return _minmax_forward(x0, x1, x0.xp.maximum, lambda a, b: a > b)
 
 
-@register("minimum", rule="gy goes to the smaller input; split evenly on ties", promote=True, saves=("x0", "x1"))
+@register("minimum", rule="gx0 = gy * ((x0 < x1) + (x0 == x1) / 2); "
+                         "gx1 = gy * ((x1 < x0) + (x0 == x1) / 2)", promote=True,
+          saves=("x0", "x1"))
 def minimum(x0, x1):
-    """Elementwise minimum (NaN propagates); shapes broadcast."""
+    """Elementwise minimum (NaN propagates); shapes broadcast. gy goes to the smaller input,
+    a tie splits it in half (PyTorch)."""
     return _minmax_forward(x0, x1, x0.xp.minimum, lambda a, b: a < b)
 
 

@@ -154,15 +154,17 @@ def tanh(x):
     return x.xp.tanh(_float_input("tanh", x)), tanh_backward
 
 
-@register("tanh_backward", rule="ggy = gz * (1 - y**2); gy_out = -2 * gz * gy * y", saves=("y", "gy for gy"))
-def tanh_backward(gy, y):
-    """``gy * (1 - y**2)`` as one op: tanh's backward costs one dispatch, not three."""
-    def backward(gz):
-        return (gz * (1 - y * y) if gy.requires_grad else None,
-                -2 * gz * gy * y if y.requires_grad else None)
+@register("tanh_backward", rule="gg = gy * (1 - t**2); gt = -2 * gy * g * t",
+          saves=("t", "g for gt"))
+def tanh_backward(g, t):
+    """``g * (1 - t**2)`` as one op (t: tanh's output): tanh's backward costs one dispatch,
+    not three."""
+    def backward(gy):
+        return (gy * (1 - t * t) if g.requires_grad else None,
+                -2 * gy * g * t if t.requires_grad else None)
 
-    g, v = gy.array, y.array
-    return g - g * v * v, backward
+    ga, v = g.array, t.array
+    return ga - ga * v * v, backward
 
 
 @register("sigmoid", rule="gx = sigmoid_backward(gy, y) = gy * y * (1 - y)",
@@ -177,15 +179,16 @@ def sigmoid(x):
     return y, sigmoid_backward
 
 
-@register("sigmoid_backward", rule="ggy = gz * y * (1 - y); gy_out = gz * gy * (1 - 2 y)", saves=("y", "gy for gy"))
-def sigmoid_backward(gy, y):
-    """``gy * y * (1 - y)`` as one op."""
-    def backward(gz):
-        return (gz * y * (1 - y) if gy.requires_grad else None,
-                gz * gy * (1 - 2 * y) if y.requires_grad else None)
+@register("sigmoid_backward", rule="gg = gy * t * (1 - t); gt = gy * g * (1 - 2 * t)",
+          saves=("t", "g for gt"))
+def sigmoid_backward(g, t):
+    """``g * t * (1 - t)`` as one op (t: sigmoid's output)."""
+    def backward(gy):
+        return (gy * t * (1 - t) if g.requires_grad else None,
+                gy * g * (1 - 2 * t) if t.requires_grad else None)
 
-    g, v = gy.array, y.array
-    return g * v * (1 - v), backward
+    ga, v = g.array, t.array
+    return ga * v * (1 - v), backward
 
 
 @register("erf", rule="gx = gy * 2/sqrt(pi) * exp(-x**2)", saves=("x",))
@@ -252,7 +255,8 @@ def where(condition, x0, x1):
     return _where(x0, x1, condition)
 
 
-@register("where", rule="gx0 = gy where cond, else 0; gx1 = gy where not cond, else 0", saves=("condition",))
+@register("where", rule="gx0 = gy where condition, else 0; gx1 = gy where not condition, else 0",
+          saves=("condition",))
 def _where(x0, x1, condition):
     # condition is the last input and gets no gradient (it is a bool tensor)
     xp = x0.xp
