@@ -40,7 +40,8 @@ def sub(x0, x1):
     return x0.array - x1.array, backward
 
 
-@register("mul", rule="gx0 = gy * x1; gx1 = gy * x0", promote=True, saves=("x1 for gx0", "x0 for gx1"))
+@register("mul", rule="gx0 = gy * x1; gx1 = gy * x0", promote=True,
+          saves=("x1 for gx0", "x0 for gx1"))
 def mul(x0, x1):
     """Elementwise ``x0 * x1``; shapes broadcast."""
     def backward(gy):
@@ -60,7 +61,8 @@ def div(x0, x1):
     return _div(x0, x1)
 
 
-@register("div", rule="gx0 = gy / x1; gx1 = -gy * x0 / x1**2", promote=True, saves=("x1", "x0 for gx1"))
+@register("div", rule="gx0 = gy / x1; gx1 = -gy * x0 / x1**2", promote=True,
+          saves=("x1", "x0 for gx1"))
 def _div(x0, x1):
     def backward(gy):
         gx0 = gy / x1
@@ -97,7 +99,8 @@ def remainder(x0, x1):
 
 
 @register("pow", rule="gx0 = gy * x1 * x0**(x1-1) (0 where x1 == 0); "
-                      "gx1 = gy * y * log(x0) (0 where x0 == 0 and x1 >= 0)", promote=True, saves=("x0", "x1"))
+                      "gx1 = gy * y * log(x0) (0 where x0 == 0 and x1 >= 0)", promote=True,
+          saves=("x0", "x1"))
 def pow(x0, x1):
     """Elementwise ``x0 ** x1``; shapes broadcast."""
     from .elementwise import log, where
@@ -151,7 +154,8 @@ def _minmax_forward(x0, x1, fn, wins):
 
 
 def _comparison(name, ufunc):
-    @register(name, rule="not differentiable (bool result)", promote=True, differentiable=False, saves=())
+    @register(name, rule="not differentiable (bool result)", promote=True, differentiable=False,
+              saves=())
     def compare(x0, x1):
         return getattr(x0.xp, ufunc)(x0.array, x1.array), None
 

@@ -65,7 +65,7 @@ def _cumprod_backward_zeros(g, x, *, dim):
     safe = xp.where(before, a, 1)
     gx = xp.where(before, rev(g * y) / safe, xp.where(first, rev(g * y_skip), 0))
 
-    def backward(gy):
+    def backward(_gy):
         raise OpRuntimeError("cumprod: the second derivative of cumprod is not implemented "
                              f"for inputs containing zeros (shape {x.shape})")
 

@@ -68,7 +68,7 @@ def _scatter_form(index, shape, xp):
     for item in index:
         if item is None:
             continue
-        if hasattr(item, "dtype") and getattr(item, "dtype").kind == "b":
+        if hasattr(item, "dtype") and item.dtype.kind == "b":
             parts.extend(xp.nonzero(item))
         else:
             parts.append(item)

@@ -11,9 +11,9 @@
 Max pooling routes the gradient to the argmax of each window (ties: the first maximum,
 NaN counts as the maximum, as PyTorch): the forward remembers, per output, which kernel tap
 won, and the backward adds each gradient back through that tap's strided slice, one
-vectorised pass per tap (the scatter needs no index arithmetic); average pooling spreads it evenly, the lecture notes'
-constant 1/k filter. Indices are flat positions in each (n, c) plane of the unpadded input,
-as PyTorch's return_indices. Notation in cnn_args.
+vectorised pass per tap (the scatter needs no index arithmetic); average pooling spreads it
+evenly, the lecture notes' constant 1/k filter. Indices are flat positions in each (n, c)
+plane of the unpadded input, as PyTorch's return_indices. Notation in cnn_args.
 """
 from __future__ import annotations
 

@@ -326,4 +326,4 @@ def argmin(x, dim=None, keepdim=False):
     return _argmin(x, dim=d, keepdim=keepdim)
 
 
-from .prod import prod  # noqa: F401  (prod lives apart: its exact-with-zeros rules)
+from .prod import prod  # noqa: E402,F401  (prod lives apart, and imports this module)
