@@ -60,7 +60,7 @@ def _prod_others(x, *, dims):
 @register("prod_others_backward",
           rule="gg = prod_others_backward(gy, x); gx = prod_others(x, dims) * ((sum(gy / x, dims) "
                "- gy / x) * (sum(g / x, dims) - g / x) - sum(gy * g / x**2, dims) + gy * g / x**2)",
-          saves=("x",))
+          saves=("x", "g for gx"))
 def _prod_others_backward(g, x, *, dims):
     """``gx_j = sum_{i != j} g_i * prod_{k != i, j} x_k`` per group, by the number of zeros
     in the group (0, 1, 2, more): exact with zeros, no division by one. Its own backward is
