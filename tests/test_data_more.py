@@ -107,6 +107,17 @@ class _Stream(data.IterableDataset):
         return iter(range(5))
 
 
+@requires_torch
+def test_loader_keeps_pin_memory_device_and_in_order_as_torch():
+    ds = data.TensorDataset(tg.arange(6).float())
+    ref_ds = torch.utils.data.TensorDataset(torch.arange(6).float())
+    for kw in (dict(), dict(pin_memory=True, pin_memory_device="cuda", in_order=False)):
+        ours, ref = data.DataLoader(ds, **kw), torch.utils.data.DataLoader(ref_ds, **kw)
+        for name in ("pin_memory", "pin_memory_device", "in_order"):
+            assert getattr(ours, name) == getattr(ref, name), (kw, name)
+        assert [b[0].tolist() for b in ours] == [b[0].tolist() for b in ref]
+
+
 def test_loader_keywords_work_or_are_refused_by_name():
     ds = data.TensorDataset(tg.arange(10).float(), tg.arange(10))
     base = [b[1].tolist() for b in data.DataLoader(ds, batch_size=4)]

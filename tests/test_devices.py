@@ -169,3 +169,13 @@ def test_host_side_helpers_work_on_another_device():
     xb, = next(iter(DataLoader(TensorDataset(tg.ones(3)), batch_size=2, device="fake")))
     assert _on(xb, "fake")
     assert (tg.ones(2, device="fake", dtype=tg.int32) + 1.5).dtype == tg.float32
+
+
+def test_cpu_backend_refuses_to_place_an_array_elsewhere():
+    """The CPU backend honours asarray's device: cpu (or None) works, another device is refused
+    by name instead of silently giving a host array."""
+    cpu = backend_for(tg.device("cpu"))
+    assert cpu.asarray([1.0, 2.0], device=tg.device("cpu")).tolist() == [1.0, 2.0]
+    assert cpu.asarray([1.0], device=None).tolist() == [1.0]
+    with pytest.raises(ValueError, match="fake:0"):
+        cpu.asarray([1.0], device=tg.device("fake"))

@@ -1,4 +1,6 @@
 """Elementwise ops: unary math, binary arithmetic with broadcasting, comparisons, where."""
+import operator
+
 import numpy as np
 import pytest
 
@@ -187,8 +189,10 @@ def test_floor_divide_and_remainder_follow_python_signs():
 def test_comparisons_return_bool_without_grad(op):
     a = np.array([[1.0, 2.0, 3.0]])
     b = np.array([[2.0], [1.0]])
-    ours = eval(f"tg.tensor(a, requires_grad=True) {op} tg.tensor(b)")
-    ref = eval(f"torch.from_numpy(a) {op} torch.from_numpy(b)")
+    fn = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+          ">": operator.gt, ">=": operator.ge}[op]  # the operator itself, as `a {op} b`
+    ours = fn(tg.tensor(a, requires_grad=True), tg.tensor(b))
+    ref = fn(torch.from_numpy(a), torch.from_numpy(b))
     assert ours.dtype == tg.bool and not ours.requires_grad
     assert ours.tolist() == ref.tolist()
 

@@ -47,7 +47,7 @@ def _hostile_variants(data):
     out = []
     for cut in sorted(set(rng.integers(0, len(data), 60).tolist()) | {0, 1, 7, 8, 9}):
         out.append((f"truncated at {cut}", data[:cut]))
-    for i in range(60):
+    for _ in range(60):
         pos = int(rng.integers(0, len(data)))
         b = bytearray(data)
         b[pos] ^= 1 << int(rng.integers(0, 8))

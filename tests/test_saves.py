@@ -127,3 +127,17 @@ def test_an_output_shares_memory_with_an_input_only_as_a_view(name):
                 assert y._vc is not None and y._vc is t._vc, (
                     f"{name}: the output shares memory with input {k} but not its version "
                     "counter: mark the op view=True or copy")
+
+
+def test_prod_others_backward_declares_the_gradient_it_reads_for_x():
+    """prod_others_backward(g, x)'s x-gradient (prod's third derivative) reads g: a g changed
+    in place since must be refused, not silently used (op_table marks this op
+    non-differentiable for the sweep above, so it is checked here)."""
+    rng = np.random.default_rng(0)
+    g = tg.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    x = tg.tensor(rng.uniform(0.5, 2.0, (3, 4)), requires_grad=True)
+    y = tg.ops.registry["prod_others_backward"](g, x, dims=(1,))
+    with tg.no_grad():
+        g.mul_(-1.7)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation|in-place"):
+        tg.autograd.grad(y, [x], grad_outputs=tg.ones(3, 4, dtype=tg.float64))

@@ -30,17 +30,13 @@ from .ops.shape import (broadcast_to, cat, chunk, contiguous, expand, flatten, f
 from . import cuda
 from .serialization import load, save
 
-__version__ = "0.1.0"
-clip = clamp
-concat = cat
-
 # --- tensorops ---
-from .ops.einsum import einsum, tensordot  # noqa: E402
-from .ops.linalg import bmm, dot, mm, outer, t  # noqa: E402
-from .ops.repeat import repeat_interleave, tile  # noqa: E402
-from .ops.selection import (gather, index_select, masked_fill, masked_select,  # noqa: E402
+from .ops.einsum import einsum, tensordot
+from .ops.linalg import bmm, dot, mm, outer, t
+from .ops.repeat import repeat_interleave, tile
+from .ops.selection import (gather, index_select, masked_fill, masked_select,
                             scatter, scatter_add, take_along_dim)
-from .ops.sorting import argsort, sort, topk  # noqa: E402
+from .ops.sorting import argsort, sort, topk
 
 # --- nnlib ---
 from . import backends, utils  # noqa: F401  (tg.backends.cudnn, tg.utils.data)
@@ -52,3 +48,8 @@ from .ops.elementwise import (ceil, expm1, floor, log1p, reciprocal, round, rsqr
                               square, trunc)
 from .ops.norm import norm
 from .functional.activation import log_softmax, softmax
+
+__version__ = "0.1.0"
+# torch's aliases
+clip = clamp
+concat = cat

@@ -15,7 +15,7 @@ __all__ = ["tensor", "zeros", "ones", "empty", "full", "arange", "linspace", "ey
            "rand_like", "empty_like", "from_numpy", "manual_seed"]
 
 
-def _finish(op, arr, requires_grad):
+def _finish(arr, requires_grad):
     t = Tensor._make(arr)
     if requires_grad:
         t.requires_grad_(True)
@@ -45,7 +45,7 @@ def _filled(op, size, value, dtype, device, requires_grad, default=_dt.default_f
     dtype = _dt.as_dtype(dtype) or default
     with _on(be, dev):
         arr = be.xp.full(shape, value, dtype=dtype)
-    return _finish(op, arr, requires_grad)
+    return _finish(arr, requires_grad)
 
 
 class _on:
@@ -101,7 +101,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     n = max(math.ceil((end - start) / step), 0)
     arr = (be.xp.arange(n, dtype=_dt.float64) * step + start).astype(dtype) \
         if dtype.kind == "f" else be.xp.arange(start, end, step, dtype=dtype)
-    return _finish("arange", arr, requires_grad)
+    return _finish(arr, requires_grad)
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
@@ -110,14 +110,14 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
         raise ValueError(f"linspace: number of steps must be non-negative, got {steps}")
     be, dev = _backend(device)
     dtype = _dt.as_dtype(dtype) or _dt.default_float
-    return _finish("linspace", be.xp.linspace(start, end, steps).astype(dtype), requires_grad)
+    return _finish(be.xp.linspace(start, end, steps).astype(dtype), requires_grad)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     """The ``n × m`` identity matrix."""
     be, dev = _backend(device)
     dtype = _dt.as_dtype(dtype) or _dt.default_float
-    return _finish("eye", be.xp.eye(n, m, dtype=dtype), requires_grad)
+    return _finish(be.xp.eye(n, m, dtype=dtype), requires_grad)
 
 
 def rand(*size, dtype=None, device=None, requires_grad=False):
@@ -125,7 +125,7 @@ def rand(*size, dtype=None, device=None, requires_grad=False):
     be, dev = _backend(device)
     dtype = _dt.as_dtype(dtype) or _dt.default_float
     arr = be.rng().random(_shape("rand", size), dtype=_dt.float64).astype(dtype)
-    return _finish("rand", arr, requires_grad)
+    return _finish(arr, requires_grad)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False):
@@ -133,7 +133,7 @@ def randn(*size, dtype=None, device=None, requires_grad=False):
     be, dev = _backend(device)
     dtype = _dt.as_dtype(dtype) or _dt.default_float
     arr = be.rng().standard_normal(_shape("randn", size), dtype=_dt.float64).astype(dtype)
-    return _finish("randn", arr, requires_grad)
+    return _finish(arr, requires_grad)
 
 
 def randint(low, high=None, size=None, dtype=None, device=None, requires_grad=False):
@@ -149,33 +149,33 @@ def randint(low, high=None, size=None, dtype=None, device=None, requires_grad=Fa
     be, dev = _backend(device)
     dtype = _dt.as_dtype(dtype) or _dt.default_int
     arr = be.rng().integers(low, high, size=_shape("randint", (size,)), dtype=_dt.int64)
-    return _finish("randint", arr.astype(dtype), requires_grad)
+    return _finish(arr.astype(dtype), requires_grad)
 
 
-def _like(op, factory, t, dtype, device, requires_grad, *args):
+def _like(factory, t, dtype, device, requires_grad, *args):
     return factory(*args, t.shape, dtype=dtype or t.dtype,
                    device=device if device is not None else t.device,
                    requires_grad=requires_grad)
 
 
 def zeros_like(t, dtype=None, device=None, requires_grad=False):
-    return _like("zeros_like", zeros, t, dtype, device, requires_grad)
+    return _like(zeros, t, dtype, device, requires_grad)
 
 
 def ones_like(t, dtype=None, device=None, requires_grad=False):
-    return _like("ones_like", ones, t, dtype, device, requires_grad)
+    return _like(ones, t, dtype, device, requires_grad)
 
 
 def empty_like(t, dtype=None, device=None, requires_grad=False):
-    return _like("empty_like", empty, t, dtype, device, requires_grad)
+    return _like(empty, t, dtype, device, requires_grad)
 
 
 def rand_like(t, dtype=None, device=None, requires_grad=False):
-    return _like("rand_like", rand, t, dtype, device, requires_grad)
+    return _like(rand, t, dtype, device, requires_grad)
 
 
 def randn_like(t, dtype=None, device=None, requires_grad=False):
-    return _like("randn_like", randn, t, dtype, device, requires_grad)
+    return _like(randn, t, dtype, device, requires_grad)
 
 
 def full_like(t, fill_value, dtype=None, device=None, requires_grad=False):

@@ -113,8 +113,8 @@ class _Writer:
         while stack:
             obj, parent, slot, path = stack.pop()
             if len(path) > MAX_DEPTH:
-                raise ValueError(f"save: nesting deeper than {MAX_DEPTH} levels (or a container that "
-                                 "holds itself)")
+                raise ValueError(f"save: nesting deeper than {MAX_DEPTH} levels (or a container "
+                                 "that holds itself)")
             kind = {dict: "dict", OrderedDict: "odict", list: "list", tuple: "tuple"}.get(type(obj))
             if kind is None:
                 parent[slot] = self._leaf(obj, path)

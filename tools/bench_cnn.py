@@ -44,27 +44,27 @@ def workloads(rng):
     return {
         "conv2d A  N32 16->32 28x28 k3p1": (
             [r(32, 16, 28, 28), r(32, 16, 3, 3, scale=0.1)],
-            lambda lib, fn, x, w: fn.conv2d(x, w, padding=1)),
+            lambda _lib, fn, x, w: fn.conv2d(x, w, padding=1)),
         "conv2d B  N8 64->64 56x56 k3p1": (
             [r(8, 64, 56, 56), r(64, 64, 3, 3, scale=0.05)],
-            lambda lib, fn, x, w: fn.conv2d(x, w, padding=1)),
+            lambda _lib, fn, x, w: fn.conv2d(x, w, padding=1)),
         "depthwise N8 C64 56x56 k3p1": (
             [r(8, 64, 56, 56), r(64, 1, 3, 3, scale=0.3)],
-            lambda lib, fn, x, w: fn.conv2d(x, w, padding=1, groups=64)),
+            lambda _lib, fn, x, w: fn.conv2d(x, w, padding=1, groups=64)),
         "depthwise s2 N8 C64 56x56 k3p1": (
             [r(8, 64, 56, 56), r(64, 1, 3, 3, scale=0.3)],
-            lambda lib, fn, x, w: fn.conv2d(x, w, stride=2, padding=1, groups=64)),
+            lambda _lib, fn, x, w: fn.conv2d(x, w, stride=2, padding=1, groups=64)),
         "depthwise x2 N8 C32->64 56x56 k3p1": (
             [r(8, 32, 56, 56), r(64, 1, 3, 3, scale=0.3)],
-            lambda lib, fn, x, w: fn.conv2d(x, w, padding=1, groups=32)),
+            lambda _lib, fn, x, w: fn.conv2d(x, w, padding=1, groups=32)),
         "max_pool2d 2x2 N32 C32 28x28": (
-            [r(32, 32, 28, 28)], lambda lib, fn, x: fn.max_pool2d(x, 2)),
+            [r(32, 32, 28, 28)], lambda _lib, fn, x: fn.max_pool2d(x, 2)),
         "avg_pool2d 2x2 N32 C32 28x28": (
-            [r(32, 32, 28, 28)], lambda lib, fn, x: fn.avg_pool2d(x, 2)),
+            [r(32, 32, 28, 28)], lambda _lib, fn, x: fn.avg_pool2d(x, 2)),
         "conv_transpose2d s2 N16 32->16 14->28": (
             [r(16, 32, 14, 14), r(32, 16, 3, 3, scale=0.1)],
-            lambda lib, fn, x, w: fn.conv_transpose2d(x, w, stride=2, padding=1,
-                                                      output_padding=1)),
+            lambda _lib, fn, x, w: fn.conv_transpose2d(x, w, stride=2, padding=1,
+                                                       output_padding=1)),
         "LeNet-5 fwd+bwd batch 64": (
             [r(64, 1, 28, 28), rng.integers(0, 10, 64)] + lenet_params,
             lambda lib, fn, x, y, *p: _lenet(lib, fn, x, y, p)),
@@ -222,7 +222,8 @@ def main():
         import torch
         import torch.nn.functional as TF
     except ImportError as exc:
-        raise SystemExit("PyTorch is needed for the side-by-side run: pip install torch==2.13.0") from exc
+        raise SystemExit("PyTorch is needed for the side-by-side run: "
+                         "pip install torch==2.13.0") from exc
     torch.set_num_threads(2)
     rng = np.random.default_rng(0)
     if DEVICE == "cpu":

@@ -35,7 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import tinygrad_cnn as tg
+import tinygrad_cnn as tg  # noqa: E402  (from this checkout: the path is set just above)
 
 IMPORTS = {"import tinygrad_cnn as torch": "import torch",
            "from tinygrad_cnn import nn": "from torch import nn",

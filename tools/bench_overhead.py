@@ -23,7 +23,7 @@ def chain(lib, x, n_ops):
     """n_ops elementwise ops: mul by a scalar, add a tensor, tanh, repeated."""
     b = lib.ones(16) * 0.01
     y = x
-    for i in range(n_ops // 3):
+    for _ in range(n_ops // 3):
         y = y * 0.999
         y = y + b
         y = y.tanh()

@@ -18,5 +18,6 @@ def __getattr__(name):
     raise AttributeError(f"module 'tinygrad_cnn.autograd' has no attribute {name!r}")
 
 
-__all__ = ["detect_anomaly", "inference_mode", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "Node",
-           "backward", "grad", "Function", "FunctionCtx", "gradcheck", "gradgradcheck"]
+__all__ = ["detect_anomaly", "inference_mode", "no_grad", "enable_grad", "set_grad_enabled",
+           "is_grad_enabled", "Node", "backward", "grad", "Function", "FunctionCtx", "gradcheck",
+           "gradgradcheck"]

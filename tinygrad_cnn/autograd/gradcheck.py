@@ -128,7 +128,8 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
         ys = [o for o in _outputs(fn, xs) if o.requires_grad]
         gs = grad(ys, [xs[i] for i in diff], grad_outputs=gos[:len(ys)], create_graph=True,
                   allow_unused=True)
-        return tuple(g if g is not None else Tensor._make(xs[i].xp.zeros(xs[i].shape, dtype=xs[i].dtype))
+        return tuple(g if g is not None else
+                     Tensor._make(xs[i].xp.zeros(xs[i].shape, dtype=xs[i].dtype))
                      for g, i in zip(gs, diff))
 
     return gradcheck(first_grads, inputs + tuple(grad_outputs), eps=eps, atol=atol, rtol=rtol,

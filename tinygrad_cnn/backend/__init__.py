@@ -35,8 +35,9 @@ def register_backend(device_type, module):
 
     The module provides: ``xp``, ``name``, ``array_type``, ``device(arr)``,
     ``asarray(data, dtype=None, device=None)``, ``to_host(arr)``,
-    ``scatter_add(out, index, values)``, ``scatter_add_flat(size, index, values)``, ``erf(x)``, ``quiet_fp()``, ``rng()`` and
-    ``seed(value)``. The test suite registers a "fake" device this way.
+    ``scatter_add(out, index, values)``, ``scatter_add_flat(size, index, values)``, ``erf(x)``,
+    ``quiet_fp()``, ``rng()`` and ``seed(value)``. The test suite registers a "fake" device
+    this way.
     """
     KNOWN_TYPES.add(device_type)
     _BY_DEVICE[device_type] = module

@@ -23,7 +23,8 @@ def _tune_malloc():
     import ctypes
     import os
     import sys
-    if os.environ.get("TINYGRAD_CNN_TUNE_MALLOC", "1") == "0" or not sys.platform.startswith("linux"):
+    if (os.environ.get("TINYGRAD_CNN_TUNE_MALLOC", "1") == "0"
+            or not sys.platform.startswith("linux")):
         return False
     try:
         libc = ctypes.CDLL("libc.so.6")
@@ -40,12 +41,15 @@ CPU = Device("cpu")
 _rng = np.random.default_rng()
 
 
-def device(arr) -> Device:
+def device(arr) -> Device:  # noqa: ARG001  (the backend interface; NumPy arrays live on the CPU)
     return CPU
 
 
 def asarray(data, dtype=None, device=None):
-    """Host data (NumPy, lists, scalars, or a CuPy array) as a NumPy array."""
+    """Host data (NumPy, lists, scalars, or a CuPy array) as a NumPy array; ``device`` (None
+    or "cpu") is checked, this backend serves the CPU only."""
+    if device is not None and device != CPU:
+        raise ValueError(f"numpy backend: asarray cannot place an array on {device!r} (cpu only)")
     if hasattr(data, "get") and type(data).__module__.startswith("cupy"):
         data = data.get()
     return np.asarray(data, dtype=dtype)

@@ -123,7 +123,9 @@ class DataLoader:
     ``num_workers=0`` (this engine has no worker processes): ``worker_init_fn(0)`` is called
     at the start of each epoch (once with ``persistent_workers``); ``timeout``,
     ``prefetch_factor`` and ``multiprocessing_context`` then have nothing to act on.
-    ``pin_memory`` is a hint (host arrays are copied to the GPU either way).
+    ``pin_memory`` and ``pin_memory_device`` are hints (host arrays are copied to the GPU
+    either way), kept as attributes as torch's; ``in_order=False`` permits batches out of
+    order, and loading in this process always yields them in order.
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None,
@@ -158,6 +160,7 @@ class DataLoader:
             raise ValueError("DataLoader: pass either generator or seed, not both")
         self.dataset, self.batch_size, self.drop_last = dataset, batch_size, drop_last
         self.num_workers, self.pin_memory, self.timeout = num_workers, pin_memory, timeout
+        self.pin_memory_device, self.in_order = pin_memory_device, in_order
         self.worker_init_fn, self.persistent_workers = worker_init_fn, persistent_workers
         self.prefetch_factor, self.device = prefetch_factor, device
         self.generator = _np.random.default_rng(seed) if seed is not None else generator

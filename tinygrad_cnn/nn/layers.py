@@ -15,7 +15,7 @@ from .module import Module, Parameter
 class Identity(Module):
     """Returns its input; takes (and ignores) any constructor arguments, as PyTorch."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs):  # noqa: ARG002  (torch's signature: ignored by design)
         super().__init__()
 
     def forward(self, x):

@@ -301,7 +301,10 @@ class Module:
         own = self._own_state()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
-        quoted = lambda keys: ", ".join(f'"{k}"' for k in keys)
+
+        def quoted(keys):
+            return ", ".join(f'"{k}"' for k in keys)
+
         errors = []
         if strict and missing:
             errors.append(f"Missing key(s) in state_dict: {quoted(missing)}.")

@@ -17,7 +17,7 @@ from .op_registry import register
 def softplus(x):
     """``log(1 + exp(x))`` without overflow: ``max(x, 0) + log1p(exp(-|x|))``."""
     xp = x.xp
-    v = _float_input("softplus", x)
+    v = _float_input(x)
     y = xp.maximum(v, 0) + xp.log1p(xp.exp(-xp.abs(v)))
     return y.astype(v.dtype, copy=False), lambda gy: gy * sigmoid(x)
 
@@ -39,7 +39,7 @@ def hardtanh(x, *, min_val, max_val):
 def hardsigmoid(x):
     """``clip(x / 6 + 1/2, 0, 1)``."""
     xp = x.xp
-    v = _float_input("hardsigmoid", x)
+    v = _float_input(x)
 
     def backward(gy):
         inside = (x.array > -3) & (x.array < 3)
@@ -48,11 +48,12 @@ def hardsigmoid(x):
     return xp.clip(v / 6 + 0.5, 0, 1).astype(v.dtype, copy=False), backward
 
 
-@register("hardswish", rule="gx = gy * (0 if x <= -3; x/3 + 1/2 if -3 < x < 3; 1 if x >= 3)", saves=("x",))
+@register("hardswish", rule="gx = gy * (x/3 + 1/2 where -3 < x < 3, else 1 where x >= 3, else 0)",
+          saves=("x",))
 def hardswish(x):
     """``x * relu6(x + 3) / 6``."""
     xp = x.xp
-    v = _float_input("hardswish", x)
+    v = _float_input(x)
 
     def backward(gy):
         a = x.array

@@ -40,7 +40,8 @@ def sub(x0, x1):
     return x0.array - x1.array, backward
 
 
-@register("mul", rule="gx0 = gy * x1; gx1 = gy * x0", promote=True, saves=("x1 for gx0", "x0 for gx1"))
+@register("mul", rule="gx0 = gy * x1; gx1 = gy * x0", promote=True,
+          saves=("x1 for gx0", "x0 for gx1"))
 def mul(x0, x1):
     """Elementwise ``x0 * x1``; shapes broadcast."""
     def backward(gy):
@@ -60,7 +61,8 @@ def div(x0, x1):
     return _div(x0, x1)
 
 
-@register("div", rule="gx0 = gy / x1; gx1 = -gy * x0 / x1**2", promote=True, saves=("x1", "x0 for gx1"))
+@register("div", rule="gx0 = gy / x1; gx1 = -gy * x0 / x1**2", promote=True,
+          saves=("x1", "x0 for gx1"))
 def _div(x0, x1):
     def backward(gy):
         gx0 = gy / x1
@@ -71,7 +73,7 @@ def _div(x0, x1):
         return x0.array / x1.array, backward
 
 
-@register("floor_divide", rule="not differentiable (integer-valued)", promote=True,
+@register("floor_divide", rule="not differentiable (piecewise constant)", promote=True,
           differentiable=False, saves=())
 def floor_divide(x0, x1):
     """``x0 // x1`` rounding toward minus infinity (as Python and PyTorch)."""
@@ -81,7 +83,8 @@ def floor_divide(x0, x1):
         return xp.floor_divide(x0.array, x1.array), None
 
 
-@register("remainder", rule="gx0 = gy; gx1 = -gy * floor(x0 / x1)", promote=True, saves=("x0 for gx1", "x1 for gx1"))
+@register("remainder", rule="gx0 = gy; gx1 = -gy * floor_divide(x0, x1)", promote=True,
+          saves=("x0 for gx1", "x1 for gx1"))
 def remainder(x0, x1):
     """``x0 % x1`` with the sign of the divisor (Python's and PyTorch's convention)."""
     xp = x0.xp
@@ -96,7 +99,8 @@ def remainder(x0, x1):
 
 
 @register("pow", rule="gx0 = gy * x1 * x0**(x1-1) (0 where x1 == 0); "
-                      "gx1 = gy * y * log(x0) (0 where x0 == 0 and x1 >= 0)", promote=True, saves=("x0", "x1"))
+                      "gx1 = gy * y * log(x0) (0 where x0 == 0 and x1 >= 0)", promote=True,
+          saves=("x0", "x1"))
 def pow(x0, x1):
     """Elementwise ``x0 ** x1``; shapes broadcast."""
     from .elementwise import log, where
@@ -118,15 +122,21 @@ def pow(x0, x1):
         return xp.power(x0.array, x1.array), backward
 
 
-@register("maximum", rule="gy goes to the larger input; split evenly on ties", promote=True, saves=("x0", "x1"))
+@register("maximum", rule="gx0 = gy * ((x0 > x1) + (x0 == x1) / 2); "
+                         "gx1 = gy * ((x1 > x0) + (x0 == x1) / 2)", promote=True,
+          saves=("x0", "x1"))
 def maximum(x0, x1):
-    """Elementwise maximum (NaN propagates); shapes broadcast."""
+    """Elementwise maximum (NaN propagates); shapes broadcast. gy goes to the larger input,
+    a tie splits it in half (PyTorch)."""
     return _minmax_forward(x0, x1, x0.xp.maximum, lambda a, b: a > b)
 
 
-@register("minimum", rule="gy goes to the smaller input; split evenly on ties", promote=True, saves=("x0", "x1"))
+@register("minimum", rule="gx0 = gy * ((x0 < x1) + (x0 == x1) / 2); "
+                         "gx1 = gy * ((x1 < x0) + (x0 == x1) / 2)", promote=True,
+          saves=("x0", "x1"))
 def minimum(x0, x1):
-    """Elementwise minimum (NaN propagates); shapes broadcast."""
+    """Elementwise minimum (NaN propagates); shapes broadcast. gy goes to the smaller input,
+    a tie splits it in half (PyTorch)."""
     return _minmax_forward(x0, x1, x0.xp.minimum, lambda a, b: a < b)
 
 
@@ -144,7 +154,8 @@ def _minmax_forward(x0, x1, fn, wins):
 
 
 def _comparison(name, ufunc):
-    @register(name, rule="not differentiable (bool result)", promote=True, differentiable=False, saves=())
+    @register(name, rule="not differentiable (bool result)", promote=True, differentiable=False,
+              saves=())
     def compare(x0, x1):
         return getattr(x0.xp, ufunc)(x0.array, x1.array), None
 

@@ -119,17 +119,23 @@ def _add_bias(y, bias, nd):
 
 
 def _bias_grad(gy, bias, nd):
-    """() without a bias, else (gb,): gy summed over the batch and spatial dims."""
+    """() without a bias, else (gbias,): gy summed over the batch and spatial dims."""
     if not bias:
         return ()
-    return (gy.sum((0,) + tuple(range(2, 2 + nd))) if bias[0].requires_grad else None,)
+    return (gy.sum(_bias_dims(nd)) if bias[0].requires_grad else None,)
+
+
+def _bias_dims(nd):
+    """The dims of gy a bias gradient sums over: the batch and the spatial ones."""
+    return (0,) + tuple(range(2, 2 + nd))
 
 
 def _register(nd):
     name = _NAME[nd]
+    gbias = f"gbias = sum(gy, {_bias_dims(nd)})"
 
-    @register(name, rule=f"gx = conv_transpose{nd}d(gy, w); gw = {name}_weight(x, gy); "
-                         "gb = sum of gy over n and space", saves=("x for gw", "w for gx"))
+    @register(name, rule=f"gx = conv_transpose{nd}d(gy, w); gw = {name}_weight(x, gy); {gbias}",
+              saves=("x for gw", "w for gx"))
     def conv(x, w, *bias, stride, pad, dilation, groups):
         def backward(gy):
             # the weight gradient first: it consumes (and so frees) the forward's columns
@@ -148,31 +154,36 @@ def _register(nd):
                              saved if w.requires_grad and grad_state.enabled else None)
         return _add_bias(y, bias, nd), backward
 
-    @register(f"conv_transpose{nd}d", rule=f"ggy = {name}(gz, w); gw = {name}_weight(gz, gy)", saves=("w for ggy", "gy for gw"))
-    def conv_t(gy, w, *bias, stride, pad, dilation, groups, size):
-        def backward(gz):
-            ggy = conv(gz, w, stride=stride, pad=pad, dilation=dilation,
-                       groups=groups) if gy.requires_grad else None
-            gw = conv_w(gz, gy, stride=stride, pad=pad, dilation=dilation, groups=groups,
+    # x: the transposed conv's input (for conv's input gradient, the output gradient)
+    @register(f"conv_transpose{nd}d",
+              rule=f"gx = {name}(gy, w); gw = {name}_weight(gy, x); {gbias}",
+              saves=("w for gx", "x for gw"))
+    def conv_t(x, w, *bias, stride, pad, dilation, groups, size):
+        def backward(gy):
+            gx = conv(gy, w, stride=stride, pad=pad, dilation=dilation,
+                      groups=groups) if x.requires_grad else None
+            gw = conv_w(gy, x, stride=stride, pad=pad, dilation=dilation, groups=groups,
                         ksize=w.shape[2:]) if w.requires_grad else None
-            return (ggy, gw) + _bias_grad(gz, bias, nd)
+            return (gx, gw) + _bias_grad(gy, bias, nd)
 
-        with gy.backend.quiet_fp():
-            z = conv_transpose_forward(gy.xp, gy.array, w.array, stride, pad, dilation, groups,
+        with x.backend.quiet_fp():
+            z = conv_transpose_forward(x.xp, x.array, w.array, stride, pad, dilation, groups,
                                        size)
         return _add_bias(z, bias, nd), backward
 
-    @register(f"{name}_weight", rule=f"gx = conv_transpose{nd}d(gy, ggw); ggy = {name}(x, ggw)", saves=("gy for gx", "x for ggy"))
-    def conv_w(x, gy, *, stride, pad, dilation, groups, ksize, cols=None):
-        def backward(ggw):
-            gx = conv_t(gy, ggw, stride=stride, pad=pad, dilation=dilation, groups=groups,
+    # g: the conv's output gradient; this op's output is the filter gradient
+    @register(f"{name}_weight", rule=f"gx = conv_transpose{nd}d(g, gy); gg = {name}(x, gy)",
+              saves=("g for gx", "x for gg"))
+    def conv_w(x, g, *, stride, pad, dilation, groups, ksize, cols=None):
+        def backward(gy):
+            gx = conv_t(g, gy, stride=stride, pad=pad, dilation=dilation, groups=groups,
                         size=x.shape[2:]) if x.requires_grad else None
-            ggy = conv(x, ggw, stride=stride, pad=pad, dilation=dilation,
-                       groups=groups) if gy.requires_grad else None
-            return gx, ggy
+            gg = conv(x, gy, stride=stride, pad=pad, dilation=dilation,
+                      groups=groups) if g.requires_grad else None
+            return gx, gg
 
         with x.backend.quiet_fp():
-            gw = conv_weight_forward(x.xp, x.array, gy.array, ksize, stride, pad, dilation,
+            gw = conv_weight_forward(x.xp, x.array, g.array, ksize, stride, pad, dilation,
                                      groups, cols)
         return gw, backward
 

@@ -23,7 +23,7 @@ def _convert(x, dtype, device):
     return y
 
 
-@register("to", rule="gx = gy moved back to x's dtype and device", saves=())
+@register("to", rule="gx = to(gy, x.dtype, x.device)", saves=())
 def _to(x, *, dtype=None, device=None):
     def backward(gy):
         return to(gy, dtype=x.dtype, device=x.device)
@@ -31,9 +31,10 @@ def _to(x, *, dtype=None, device=None):
     return _convert(x, dtype, device), backward
 
 
-@register("to_integer", rule="not differentiable (integer or bool result)",
-          differentiable=False, saves=())
+@register("to_integer", rule="not differentiable (integer result)", differentiable=False,
+          saves=())
 def _to_integer(x, *, dtype=None, device=None):
+    """A cast to an integer or bool (an integer type of 0s and 1s) dtype: a constant."""
     return _convert(x, dtype, device), None
 
 

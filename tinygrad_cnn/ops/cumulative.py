@@ -27,8 +27,8 @@ def _cumsum(x, *, dim):
     return y, lambda gy: gy if x.ndim == 0 else _reverse_cumsum(gy, dim)
 
 
-@register("cumprod", rule="gx = flip(cumsum(flip(gy * y))) / x; exact with zeros",
-          saves_output=True, saves=("x",))
+@register("cumprod", rule="gx = flip(cumsum(flip(gy * y, dim), dim), dim) / x where x != 0, "
+                          "else cumprod_backward_zeros(gy, x)", saves_output=True, saves=("x",))
 def _cumprod(x, *, dim):
     y = x.array.copy() if x.ndim == 0 else x.xp.cumprod(x.array, axis=dim)
     if x.dtype.kind in "biu":
@@ -44,13 +44,15 @@ def _cumprod(x, *, dim):
     return y, backward
 
 
-@register("cumprod_backward_zeros",
-          rule="gx_k = sum_{i >= k} gy_i prod_{j <= i, j != k} x_j; not differentiable again", saves=())
-def _cumprod_backward_zeros(gy, x, *, dim):
-    """cumprod's input gradient when x has zeros: before a row's first zero ``z`` it is
-    ``revcumsum(gy * y) / x``; at ``z`` the products skip x_z; after ``z`` it is 0."""
+@register("cumprod_backward_zeros", rule="backward not implemented (raises RuntimeError)",
+          saves=())
+def _cumprod_backward_zeros(g, x, *, dim):
+    """cumprod's input gradient ``gx_k = sum_{i >= k} g_i prod_{j <= i, j != k} x_j`` when x
+    has zeros: before a row's first zero ``z`` it is ``revcumsum(g * y) / x``; at ``z`` the
+    products skip x_z; after ``z`` it is 0. Its own backward (cumprod's second derivative at
+    zeros) is refused with a RuntimeError, never silently zero."""
     xp = x.xp
-    a, g = x.array, gy.array
+    a, g = x.array, g.array
     zero = a == 0
     seen = xp.cumsum(zero, axis=dim)
     before, first = seen == 0, zero & (seen == 1)
@@ -63,7 +65,7 @@ def _cumprod_backward_zeros(gy, x, *, dim):
     safe = xp.where(before, a, 1)
     gx = xp.where(before, rev(g * y) / safe, xp.where(first, rev(g * y_skip), 0))
 
-    def backward(gz):
+    def backward(_gy):
         raise OpRuntimeError("cumprod: the second derivative of cumprod is not implemented "
                              f"for inputs containing zeros (shape {x.shape})")
 

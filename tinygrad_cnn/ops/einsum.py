@@ -31,10 +31,11 @@ _tensor = importlib.import_module("..tensor", __package__)
 _LETTERS = string.ascii_letters
 
 
-@register("einsum", rule="gx_i = einsum(gy, the other operands -> letters of x_i)",
-          saves=("*",))
+@register("einsum", rule="goperands[i] = einsum(gy, operands[not i])", saves=("*",))
 def _einsum(*operands, equation):
-    """``equation`` is explicit (``"ij,jk->ik"``), without ellipsis, sizes consistent."""
+    """``equation`` is explicit (``"ij,jk->ik"``), without ellipsis, sizes consistent. The
+    backward: operand i's gradient is one einsum of gy with the other operands (operands[not
+    i]) into operand i's letters."""
     xp = operands[0].xp
     y = xp.einsum(equation, *(t.array for t in operands), optimize=len(operands) > 1)
     ins, out = equation.split("->")

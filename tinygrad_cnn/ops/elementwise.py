@@ -18,7 +18,7 @@ from .op_registry import const as _const, register
 
 
 
-def _float_input(op, x):
+def _float_input(x):
     """PyTorch computes float functions of integer tensors in the default float dtype."""
     if x.dtype.kind != "f":
         return x.array.astype(dtypes.default_float)
@@ -86,27 +86,27 @@ def round(x, decimals=0):
 def log1p(x):
     """``log(1 + x)``, accurate for small ``x``."""
     with x.backend.quiet_fp():
-        return x.xp.log1p(_float_input("log1p", x)), lambda gy: gy / (x + 1)
+        return x.xp.log1p(_float_input(x)), lambda gy: gy / (x + 1)
 
 
 @register("expm1", rule="gx = gy * (y + 1)", saves_output=True, saves=())
 def expm1(x):
     """``exp(x) - 1``, accurate for small ``x``."""
-    return x.xp.expm1(_float_input("expm1", x)), lambda gy, y: gy * (y + 1)
+    return x.xp.expm1(_float_input(x)), lambda gy, y: gy * (y + 1)
 
 
 @register("reciprocal", rule="gx = -gy * y**2", saves_output=True, saves=())
 def reciprocal(x):
     """``1 / x`` (integer input gives the default float dtype, as PyTorch)."""
     with x.backend.quiet_fp():
-        return 1 / _float_input("reciprocal", x), lambda gy, y: -gy * y * y
+        return 1 / _float_input(x), lambda gy, y: -gy * y * y
 
 
 @register("rsqrt", rule="gx = -gy * y**3 / 2", saves_output=True, saves=())
 def rsqrt(x):
     """``1 / sqrt(x)``."""
     with x.backend.quiet_fp():
-        return 1 / x.xp.sqrt(_float_input("rsqrt", x)), lambda gy, y: gy * y * y * y * -0.5
+        return 1 / x.xp.sqrt(_float_input(x)), lambda gy, y: gy * y * y * y * -0.5
 
 
 def square(x):
@@ -117,7 +117,7 @@ def square(x):
 @register("exp", rule="gx = gy * y", saves=("y",))
 def exp(x):
     """``e**x``."""
-    return x.xp.exp(_float_input("exp", x)), lambda gy, y: gy * y
+    return x.xp.exp(_float_input(x)), lambda gy, y: gy * y
 
 
 @register("log", rule="gx = gy / x", saves=("x",))
@@ -125,7 +125,7 @@ def log(x):
     """Natural logarithm (``-inf`` at 0, NaN below, as PyTorch)."""
     xp = x.xp
     with x.backend.quiet_fp():
-        return xp.log(_float_input("log", x)), lambda gy: gy / x
+        return xp.log(_float_input(x)), lambda gy: gy / x
 
 
 @register("sqrt", rule="gx = gy / (2 * y)", saves=("y",))
@@ -133,36 +133,38 @@ def sqrt(x):
     """Square root."""
     xp = x.xp
     with x.backend.quiet_fp():
-        return xp.sqrt(_float_input("sqrt", x)), lambda gy, y: gy / (2 * y)
+        return xp.sqrt(_float_input(x)), lambda gy, y: gy / (2 * y)
 
 
 @register("sin", rule="gx = gy * cos(x)", saves=("x",))
 def sin(x):
     """Sine."""
-    return x.xp.sin(_float_input("sin", x)), lambda gy: gy * cos(x)
+    return x.xp.sin(_float_input(x)), lambda gy: gy * cos(x)
 
 
 @register("cos", rule="gx = -gy * sin(x)", saves=("x",))
 def cos(x):
     """Cosine."""
-    return x.xp.cos(_float_input("cos", x)), lambda gy: -gy * sin(x)
+    return x.xp.cos(_float_input(x)), lambda gy: -gy * sin(x)
 
 
 @register("tanh", rule="gx = tanh_backward(gy, y) = gy * (1 - y**2)", saves=("y",))
 def tanh(x):
     """Hyperbolic tangent."""
-    return x.xp.tanh(_float_input("tanh", x)), tanh_backward
+    return x.xp.tanh(_float_input(x)), tanh_backward
 
 
-@register("tanh_backward", rule="ggy = gz * (1 - y**2); gy_out = -2 * gz * gy * y", saves=("y", "gy for gy"))
-def tanh_backward(gy, y):
-    """``gy * (1 - y**2)`` as one op: tanh's backward costs one dispatch, not three."""
-    def backward(gz):
-        return (gz * (1 - y * y) if gy.requires_grad else None,
-                -2 * gz * gy * y if y.requires_grad else None)
+@register("tanh_backward", rule="gg = gy * (1 - t**2); gt = -2 * gy * g * t",
+          saves=("t", "g for gt"))
+def tanh_backward(g, t):
+    """``g * (1 - t**2)`` as one op (t: tanh's output): tanh's backward costs one dispatch,
+    not three."""
+    def backward(gy):
+        return (gy * (1 - t * t) if g.requires_grad else None,
+                -2 * gy * g * t if t.requires_grad else None)
 
-    g, v = gy.array, y.array
-    return g - g * v * v, backward
+    ga, v = g.array, t.array
+    return ga - ga * v * v, backward
 
 
 @register("sigmoid", rule="gx = sigmoid_backward(gy, y) = gy * y * (1 - y)",
@@ -170,22 +172,23 @@ def tanh_backward(gy, y):
 def sigmoid(x):
     """Logistic function ``1 / (1 + exp(-x))``, computed without overflow for large ``|x|``."""
     xp = x.xp
-    v = _float_input("sigmoid", x)
+    v = _float_input(x)
     # exp of a non-positive number never overflows: pick the form per sign
     e = xp.exp(-xp.abs(v))
     y = xp.where(v >= 0, 1 / (1 + e), e / (1 + e)).astype(v.dtype, copy=False)
     return y, sigmoid_backward
 
 
-@register("sigmoid_backward", rule="ggy = gz * y * (1 - y); gy_out = gz * gy * (1 - 2 y)", saves=("y", "gy for gy"))
-def sigmoid_backward(gy, y):
-    """``gy * y * (1 - y)`` as one op."""
-    def backward(gz):
-        return (gz * y * (1 - y) if gy.requires_grad else None,
-                gz * gy * (1 - 2 * y) if y.requires_grad else None)
+@register("sigmoid_backward", rule="gg = gy * t * (1 - t); gt = gy * g * (1 - 2 * t)",
+          saves=("t", "g for gt"))
+def sigmoid_backward(g, t):
+    """``g * t * (1 - t)`` as one op (t: sigmoid's output)."""
+    def backward(gy):
+        return (gy * t * (1 - t) if g.requires_grad else None,
+                gy * g * (1 - 2 * t) if t.requires_grad else None)
 
-    g, v = gy.array, y.array
-    return g * v * (1 - v), backward
+    ga, v = g.array, t.array
+    return ga * v * (1 - v), backward
 
 
 @register("erf", rule="gx = gy * 2/sqrt(pi) * exp(-x**2)", saves=("x",))
@@ -194,7 +197,7 @@ def erf(x):
     def backward(gy):
         return gy * exp(-(x * x)) * 1.1283791670955126
 
-    return x.backend.erf(_float_input("erf", x)), backward
+    return x.backend.erf(_float_input(x)), backward
 
 
 @register("relu", rule="gx = gy where x > 0, else 0", saves=("x",))
@@ -252,7 +255,8 @@ def where(condition, x0, x1):
     return _where(x0, x1, condition)
 
 
-@register("where", rule="gx0 = gy where cond, else 0; gx1 = gy where not cond, else 0", saves=("condition",))
+@register("where", rule="gx0 = gy where condition, else 0; gx1 = gy where not condition, else 0",
+          saves=("condition",))
 def _where(x0, x1, condition):
     # condition is the last input and gets no gradient (it is a bool tensor)
     xp = x0.xp

@@ -40,7 +40,7 @@ def normalize_index(index, xp):
     return tuple(out), advanced
 
 
-@register("getitem", rule="gx = index_add(zeros like x, index, gy)", saves=(), view=True)
+@register("getitem", rule="gx = index_add(gy, index, advanced, x.shape)", saves=(), view=True)
 def getitem(x, *, index, advanced):
     """``x[index]``; ``index`` already normalised by :func:`normalize_index`."""
     y = x.array[index]
@@ -49,7 +49,7 @@ def getitem(x, *, index, advanced):
     return y, lambda gy: index_add(gy, index=index, advanced=advanced, shape=x.shape)
 
 
-@register("index_add", rule="gx = gy[index]", saves=())
+@register("index_add", rule="gg = getitem(gy, index, advanced)", saves=())
 def index_add(g, *, index, advanced, shape):
     """Zeros of ``shape`` with ``g`` added at ``index`` (repeated positions accumulate)."""
     xp = g.xp
@@ -59,7 +59,7 @@ def index_add(g, *, index, advanced, shape):
     else:
         scatter_index, sub_shape = _scatter_form(index, shape, xp)
         g.backend.scatter_add(out, scatter_index, g.array.reshape(sub_shape))
-    return out, lambda ggx: getitem(ggx, index=index, advanced=advanced)
+    return out, lambda gy: getitem(gy, index=index, advanced=advanced)
 
 
 def _scatter_form(index, shape, xp):
@@ -68,7 +68,7 @@ def _scatter_form(index, shape, xp):
     for item in index:
         if item is None:
             continue
-        if hasattr(item, "dtype") and getattr(item, "dtype").kind == "b":
+        if hasattr(item, "dtype") and item.dtype.kind == "b":
             parts.extend(xp.nonzero(item))
         else:
             parts.append(item)
@@ -83,7 +83,7 @@ def index(x, idx):
     return getitem(x, index=norm, advanced=advanced)
 
 
-@register("index_put", rule="gx = gy with zeros at index; gvalue = gy[index]", saves=(),
+@register("index_put", rule="gx = index_put(gy, 0, index); gvalue = getitem(gy, index)", saves=(),
           needs_mask=True)
 def index_put(x, value, *, index, advanced):
     """A copy of ``x`` with ``value`` (broadcast) written at ``index``: ``x[index] = value``

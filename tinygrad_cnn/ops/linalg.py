@@ -8,7 +8,7 @@ from .checks import broadcast_shapes
 from .op_registry import register
 
 
-@register("matmul", rule="gx0 = gy @ x1^T; gx1 = x0^T @ gy (batch dims summed back)",
+@register("matmul", rule="gx0 = sum_to(gy @ x1^T, x0.shape); gx1 = sum_to(x0^T @ gy, x1.shape)",
           saves=("x1 for gx0", "x0 for gx1"), needs_mask=True)
 def _matmul(x0, x1):
     from .shape import _reshape, _squeeze, _unsqueeze

@@ -46,7 +46,7 @@ def softmax_op(x, *, dim):
 
 
 @register("binary_cross_entropy",
-          rule="gx = gy * (x - t) / max(x (1 - x), 1e-12); "
+          rule="gx = gy * (x - t) / clamp(x * (1 - x), 1e-12); "
                "gt = gy * (log(1 - x) - log(x))", saves=("x", "t for gx"))
 def binary_cross_entropy_op(x, t):
     """Elementwise ``-(t log(x) + (1 - t) log(1 - x))``, logs clamped at -100; x, t (…)."""

@@ -30,8 +30,10 @@ def _forward(xp, a, p, dims, keepdim):
     return (a ** p).sum(axis=dims, keepdims=keepdim) ** (1.0 / p)
 
 
-@register("norm", rule="gx = expand(gy) * sign(x) |x|^(p-1) / y^(p-1) (0 where y == 0); "
-                       "p = inf: shared among the maxima", saves_output=True, saves=("x",))
+@register("norm", rule="gx = expand(gy) * sign(x) * abs(x)**(p-1) / expand(y)**(p-1) where y != 0, "
+                       "else 0; p = 0: gx = 0; p = inf or -inf: gx = expand(gy) * sign(x) * "
+                       "(abs(x) == expand(y)) / sum(abs(x) == expand(y), dims)",
+          saves_output=True, saves=("x",))
 def _norm(x, *, p, dims, keepdim):
     xp = x.xp
     with x.backend.quiet_fp():

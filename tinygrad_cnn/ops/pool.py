@@ -5,15 +5,15 @@
     max_pool{nd}d_gather(x)   x read at those maxima;       backward: max_pool{nd}d_scatter
     pool_scatter, pool_gather the same pair by flat plane positions (adaptive max pooling)
     max_unpool{nd}d(x)    puts x at the positions (no sum);      backward: pool_gather
-    avg_pool{nd}d(x)      window sum / divisor;                  backward: avg_pool_adjoint
-    avg_pool_adjoint(g)   spreads g / divisor over the windows;  backward: avg_pool
+    avg_pool{nd}d(x)      window sum / divisor;                  backward: avg_pool{nd}d_adjoint
+    avg_pool{nd}d_adjoint(g)  spreads g / divisor over the windows; backward: avg_pool{nd}d
 
 Max pooling routes the gradient to the argmax of each window (ties: the first maximum,
 NaN counts as the maximum, as PyTorch): the forward remembers, per output, which kernel tap
 won, and the backward adds each gradient back through that tap's strided slice, one
-vectorised pass per tap (the scatter needs no index arithmetic); average pooling spreads it evenly, the lecture notes'
-constant 1/k filter. Indices are flat positions in each (n, c) plane of the unpadded input,
-as PyTorch's return_indices. Notation in cnn_args.
+vectorised pass per tap (the scatter needs no index arithmetic); average pooling spreads it
+evenly, the lecture notes' constant 1/k filter. Indices are flat positions in each (n, c)
+plane of the unpadded input, as PyTorch's return_indices. Notation in cnn_args.
 """
 from __future__ import annotations
 
@@ -132,19 +132,20 @@ def pool_gather(x, *, indices, overlap):
     return gather_planes(x.xp, x.array, indices), backward
 
 
-@register("pool_scatter", rule="ggy = pool_gather(gz, indices)", saves=())
+@register("pool_scatter", rule="gg = pool_gather(gy, indices)", saves=())
 def pool_scatter(g, *, indices, size, overlap):
     """Zeros of spatial ``size`` with g summed at ``indices`` (overlapping windows add up)."""
-    def backward(gz):
-        return pool_gather(gz, indices=indices, overlap=overlap)
+    def backward(gy):
+        return pool_gather(gy, indices=indices, overlap=overlap)
 
     return scatter_planes(g.backend, g.array, indices, size, accumulate=overlap), backward
 
 
 def _register_max(nd):
-    @register(f"max_pool{nd}d", rule=f"gx = max_pool{nd}d_scatter(gy): each gradient goes to "
-                                     "the first maximum of its window", saves=())
+    @register(f"max_pool{nd}d", rule=f"gx = max_pool{nd}d_scatter(gy)", saves=())
     def max_pool(x, *, k, st, p, pr, d, o):
+        """Window maxima; the backward sends each gradient to the first maximum of its window
+        (NaN counts as the maximum, as PyTorch)."""
         xp = x.xp
         y, arg = max_pool_taps(xp, x.array, k, st, p, d, o, pr)
 
@@ -153,16 +154,16 @@ def _register_max(nd):
 
         return y, backward
 
-    @register(f"max_pool{nd}d_scatter", rule=f"ggy = max_pool{nd}d_gather(gz)", saves=())
+    @register(f"max_pool{nd}d_scatter", rule=f"gg = max_pool{nd}d_gather(gy, arg)", saves=())
     def scatter(g, *, arg, k, st, p, pr, d, size):
-        def backward(gz):
-            return gather(gz, arg=arg, k=k, st=st, p=p, pr=pr, d=d)
+        def backward(gy):
+            return gather(gy, arg=arg, k=k, st=st, p=p, pr=pr, d=d)
 
         padded = g.shape[:2] + tuple(si + a + b for si, a, b in zip(size, p, pr))
         z = scatter_taps(g.xp, g.array, arg, k, st, d, padded)
         return crop_spatial(z, p, size), backward
 
-    @register(f"max_pool{nd}d_gather", rule=f"gx = max_pool{nd}d_scatter(gy)", saves=())
+    @register(f"max_pool{nd}d_gather", rule=f"gx = max_pool{nd}d_scatter(gy, arg)", saves=())
     def gather(x, *, arg, k, st, p, pr, d):
         def backward(gy):
             return scatter(gy, arg=arg, k=k, st=st, p=p, pr=pr, d=d, size=x.shape[2:])
@@ -211,18 +212,19 @@ def avg_divisor(xp, s, k, st, p, o, count_include_pad, divisor_override, dtype):
 
 
 def _register_avg(nd):
-    @register(f"avg_pool{nd}d", rule="gx = avg_pool_adjoint(gy): each input gets gy / divisor "
-                                     "from every window that contains it", saves=())
+    @register(f"avg_pool{nd}d", rule=f"gx = avg_pool{nd}d_adjoint(gy, divisor)", saves=())
     def avg_pool(x, *, k, st, p, pr, o, divisor):
+        """Window sums / divisor; the backward gives each input gy / divisor from every window
+        that contains it."""
         def backward(gy):
             return adjoint(gy, k=k, st=st, p=p, pr=pr, o=o, divisor=divisor, size=x.shape[2:])
 
         return window_sum(x.xp, x.array, k, st, p, pr, o) / divisor, backward
 
-    @register(f"avg_pool{nd}d_adjoint", rule=f"ggy = avg_pool{nd}d(gz)", saves=())
+    @register(f"avg_pool{nd}d_adjoint", rule=f"gg = avg_pool{nd}d(gy, divisor)", saves=())
     def adjoint(g, *, k, st, p, pr, o, divisor, size):
-        def backward(gz):
-            return avg_pool(gz, k=k, st=st, p=p, pr=pr, o=o, divisor=divisor)
+        def backward(gy):
+            return avg_pool(gy, k=k, st=st, p=p, pr=pr, o=o, divisor=divisor)
 
         xp = g.xp
         n, c = g.shape[:2]

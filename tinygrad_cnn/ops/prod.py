@@ -12,7 +12,7 @@ from .op_registry import register
 from .reduce import _dims, _grad_like_x, _sum
 
 
-@register("prod", rule="gx = expand(gy) * (product of the other elements)", saves=("x",))
+@register("prod", rule="gx = expand(gy) * prod_others(x, dims)", saves=("x",))
 def _prod(x, *, dims, keepdim):
     xp = x.xp
 
@@ -58,37 +58,41 @@ def _prod_others(x, *, dims):
 
 
 @register("prod_others_backward",
-          rule="ggy = prod_others_backward(gz, x) (self-adjoint); third derivative in x at "
-               "zeros not implemented", saves=("x",))
-def _prod_others_backward(gy, x, *, dims):
-    """``gx_j = sum_{i != j} gy_i * prod_{k != i, j} x_k`` per group, by the number of zeros
-    in the group (0, 1, 2, more): exact with zeros, no division by one."""
+          rule="gg = prod_others_backward(gy, x); gx = prod_others(x, dims) * ((sum(gy / x, dims) "
+               "- gy / x) * (sum(g / x, dims) - g / x) - sum(gy * g / x**2, dims) + gy * g / x**2)",
+          saves=("x", "g for gx"))
+def _prod_others_backward(g, x, *, dims):
+    """``gx_j = sum_{i != j} g_i * prod_{k != i, j} x_k`` per group, by the number of zeros
+    in the group (0, 1, 2, more): exact with zeros, no division by one. Its own backward is
+    itself in g (a symmetric linear map); in x (prod's third derivative) it is refused when
+    x has zeros."""
     xp = x.xp
     a, restore = _grouped(x, x.array, dims)
-    g, _ = _grouped(x, gy.array, dims)
+    gr, _ = _grouped(x, g.array, dims)
     zero = a == 0
     zc = zero.sum(axis=-1, keepdims=True)
     safe = xp.where(zero, 1, a)
     q = xp.prod(safe, axis=-1, keepdims=True)  # the product of the non-zero elements
-    t = xp.where(zero, 0, g / safe).sum(axis=-1, keepdims=True)
-    gz = xp.where(zero, g, 0).sum(axis=-1, keepdims=True)  # gy summed over the zeros
-    no_zero = q / safe * (t - g / safe)
+    t = xp.where(zero, 0, gr / safe).sum(axis=-1, keepdims=True)
+    gz = xp.where(zero, gr, 0).sum(axis=-1, keepdims=True)  # g summed over the zeros
+    no_zero = q / safe * (t - gr / safe)
     one_zero = xp.where(zero, q * t, gz * q / safe)
-    two_zeros = xp.where(zero, (gz - g) * q, 0)
+    two_zeros = xp.where(zero, (gz - gr) * q, 0)
     out = xp.where(zc == 0, no_zero, xp.where(zc == 1, one_zero,
                                               xp.where(zc == 2, two_zeros, 0)))
 
-    def backward(gw):
-        # linear in gy with a symmetric matrix: its adjoint is itself
-        ggy = _prod_others_backward(gw, x, dims=dims) if gy.requires_grad else None
-        return ggy, (_prod_third(gw, gy, x, dims) if x.requires_grad else None)
+    def backward(gy):
+        # linear in g with a symmetric matrix: its adjoint is itself
+        gg = _prod_others_backward(gy, x, dims=dims) if g.requires_grad else None
+        return gg, (_prod_third(gy, g, x, dims) if x.requires_grad else None)
 
     return restore(out.astype(a.dtype, copy=False)), backward
 
 
 def _prod_third(gw, gy, x, dims):
     """d/dx_m of ``sum_j gw_j gx_j`` = ``P / x_m * (W'G' - C')`` where W', G' and C' are the
-    sums of gw/x, gy/x and gw gy / x**2 over the group without m (no zeros only)."""
+    sums of gw/x, gy/x and gw gy / x**2 over the group without m (no zeros only). Called
+    with gw the output gradient of prod_others_backward and gy its input g."""
     if (x.array == 0).any():
         raise OpRuntimeError("prod: the third derivative of prod is not implemented for "
                              f"inputs containing zeros (shape {x.shape})")

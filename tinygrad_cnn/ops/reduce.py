@@ -47,7 +47,7 @@ def _check_nonempty(op, x, dims):
 
 
 # ---------------------------------------------------------------- sum, mean, prod
-@register("sum", rule="gx = expand(gy) to x's shape", saves=())
+@register("sum", rule="gx = expand(gy, x.shape)", saves=())
 def _sum(x, *, dims, keepdim):
     y = x.array.sum(axis=dims, keepdims=keepdim)
     if x.dtype.kind in "biu":
@@ -92,7 +92,8 @@ def _dof(x, dims, correction):
     return n - correction if n > correction else 0
 
 
-@register("var", rule="gx = expand(gy) * 2 (x - mean(x)) / max(n - correction, 0)", saves=("x",))
+@register("var", rule="gx = expand(gy) * 2 * (x - mean(x, dims)) / maximum(n - correction, 0)",
+          saves=("x",))
 def _var(x, *, dims, correction, keepdim):
     xp = x.xp
     dof = _dof(x, dims, correction)
@@ -176,13 +177,17 @@ def logsumexp(x, dim, keepdim=False):
 
 
 # ---------------------------------------------------------------- max, min, arg*
-@register("amax", rule="gx = expand(gy) split evenly among the maxima of each group", saves=("x",))
+@register("amax", rule="gx = expand(gy) * (x == expand(y)) / sum(x == expand(y), dims)",
+          saves=("x",))
 def _amax(x, *, dims, keepdim):
+    """The maxima over ``dims``; tied maxima share the gradient evenly (PyTorch)."""
     return _extreme_evenly(x, dims, keepdim, x.xp.max)
 
 
-@register("amin", rule="gx = expand(gy) split evenly among the minima of each group", saves=("x",))
+@register("amin", rule="gx = expand(gy) * (x == expand(y)) / sum(x == expand(y), dims)",
+          saves=("x",))
 def _amin(x, *, dims, keepdim):
+    """The minima over ``dims``; tied minima share the gradient evenly (PyTorch)."""
     return _extreme_evenly(x, dims, keepdim, x.xp.min)
 
 
@@ -215,13 +220,15 @@ def _nonempty_dims(op, x, dim):
     return dims
 
 
-@register("max_dim", rule="gx = gy at the first maximum of each row along dim, else 0", saves=())
+@register("max_dim", rule="gx = gy where argmax(x) along dim, else 0", saves=())
 def _max_dim(x, *, dim, keepdim):
+    """The maxima along ``dim``; the gradient goes to the first maximum (argmax's)."""
     return _extreme_at_index(x, dim, keepdim, x.xp.argmax)
 
 
-@register("min_dim", rule="gx = gy at the first minimum of each row along dim, else 0", saves=())
+@register("min_dim", rule="gx = gy where argmin(x) along dim, else 0", saves=())
 def _min_dim(x, *, dim, keepdim):
+    """The minima along ``dim``; the gradient goes to the first minimum (argmin's)."""
     return _extreme_at_index(x, dim, keepdim, x.xp.argmin)
 
 
@@ -319,4 +326,4 @@ def argmin(x, dim=None, keepdim=False):
     return _argmin(x, dim=d, keepdim=keepdim)
 
 
-from .prod import prod  # noqa: F401  (prod lives apart: its exact-with-zeros rules)
+from .prod import prod  # noqa: E402,F401  (prod lives apart, and imports this module)

@@ -28,7 +28,7 @@ def upsample(x, *, factor, size):
     return y, backward
 
 
-@register("downsample", rule="gx = upsample(gy, factor) to x's size", saves=())
+@register("downsample", rule="gx = upsample(gy, factor, x.shape[2:])", saves=())
 def downsample(x, *, factor):
     """Keep the samples at multiples of ``factor`` along each spatial dim."""
     def backward(gy):
@@ -37,9 +37,10 @@ def downsample(x, *, factor):
     return x.array[_every(factor)].copy(), backward  # a copy even for factor 1
 
 
-@register("pad", rule="gx = gy cropped back to x (the padding's gradient is dropped)", saves=())
+@register("pad", rule="gx = getitem(gy, before : before + x.shape)", saves=())
 def pad_constant(x, *, before, after, value):
-    """Pad the last ``len(before)`` dims with ``value`` (non-negative widths)."""
+    """Pad the last ``len(before)`` dims with ``value`` (non-negative widths); the backward
+    crops gy back to x (the padding's gradient is dropped)."""
     from .indexing import index
 
     def backward(gy):

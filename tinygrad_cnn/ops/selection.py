@@ -41,7 +41,7 @@ def _grid(index, dim):
 
 
 # ---------------------------------------------------------------- the three primitives
-@register("gather", rule="gx = scatter_add(zeros like x, dim, index, gy)", saves=("index",))
+@register("gather", rule="gx = scatter_add(expand(0, x.shape), dim, index, gy)", saves=("index",))
 def _gather(x, index, *, dim):
     """``(…) , index (…') -> (…')``: ``x`` read at ``index`` along ``dim``."""
     y = x.array[_grid(index, dim)]
@@ -69,7 +69,7 @@ def _scatter_add(x, index, src, *, dim, fresh=False):
     return out, backward
 
 
-@register("scatter", rule="gx = gy zeroed where written; gsrc = gather(gy, dim, index)",
+@register("scatter", rule="gx = scatter(gy, dim, index, 0); gsrc = gather(gy, dim, index)",
           saves=("index",))
 def _scatter(x, index, src, *, dim):
     """``x`` with ``src`` (of ``index``'s shape) written at ``index`` along ``dim``. Where a

@@ -80,7 +80,7 @@ def unsqueeze(x, dim):
 
 
 # ---------------------------------------------------------------- permutations
-@register("permute", rule="gx = permute(gy, inverse permutation)", saves=(), view=True)
+@register("permute", rule="gx = permute(gy, argsort(dims))", saves=(), view=True)
 def _permute(x, *, dims):
     inverse = tuple(sorted(range(len(dims)), key=dims.__getitem__))
     return x.array.transpose(dims), lambda gy: _permute(gy, dims=inverse)
@@ -213,8 +213,10 @@ def _check_join(op, tensors, dim, new_axis):
     return d
 
 
-@register("cat", rule="gx_i = the slice of gy that x_i filled", saves=())
+@register("cat", rule="gxs[i] = getitem(gy, start : start + xs[i].shape[dim] along dim)",
+          saves=())
 def _cat(*xs, dim):
+    """xs joined along ``dim``; xs[i]'s gradient is the slice of gy that xs[i] filled."""
     bounds = []
     start = 0
     for x in xs:
@@ -235,8 +237,9 @@ def cat(tensors, dim=0):
     return _cat(*promote_operands("cat", tuple(tensors)), dim=d)
 
 
-@register("stack", rule="gx_i = gy selected at index i along dim", saves=())
+@register("stack", rule="gxs[i] = getitem(gy, i along dim)", saves=())
 def _stack(*xs, dim):
+    """xs stacked along a new ``dim``; xs[i]'s gradient is gy at index i along it."""
     def backward(gy):
         pre = (slice(None),) * dim
         return tuple(gy[pre + (i,)] for i in range(len(xs)))

@@ -223,7 +223,7 @@ class LinearLR(LRScheduler):
         return [b * (s + (e - s) * min(n, t) / n) for b in self.base_lrs]
 
 
-from .schedulers_extra import OneCycleLR, ReduceLROnPlateau
+from .schedulers_extra import OneCycleLR, ReduceLROnPlateau  # noqa: E402  (they import LRScheduler)
 
 __all__ = [
     "CosineAnnealingLR",
