@@ -343,7 +343,7 @@ class TensorMethods:
                       device=self.device if device is None else device,
                       requires_grad=requires_grad)
 
-    def type(self, dtype=None, non_blocking=False):
+    def type(self, dtype=None):
         """No argument: the type name (``'tinygrad_cnn.FloatTensor'``, or
         ``'tinygrad_cnn.cuda.FloatTensor'``); else this tensor cast to ``dtype`` (a dtype or
         such a name)."""
@@ -358,7 +358,7 @@ class TensorMethods:
             if short not in by_name:
                 raise ValueError(f"type: unknown tensor type {dtype!r}")
             dev = "cuda" if ".cuda." in dtype else "cpu"
-            out = self.to(by_name[short])
+            out = self.to(dtype=by_name[short])
             return out if (dev == "cuda") == out.is_cuda else out.to(dev)
         return self.to(as_dtype(dtype))
 

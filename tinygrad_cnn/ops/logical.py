@@ -114,7 +114,7 @@ def nonzero(input, *, as_tuple=False):
     if as_tuple:
         idx = xp.nonzero(a.reshape(1) if a.ndim == 0 else a)
         return tuple(Tensor._make(i.astype(dtypes.int64)) for i in idx)
-    return Tensor._make(xp.argwhere(a).astype(dtypes.int64).reshape(-1, a.ndim))
+    return Tensor._make(xp.argwhere(a).astype(dtypes.int64))  # (count, ndim), 0-d too
 
 
 def argwhere(input):
