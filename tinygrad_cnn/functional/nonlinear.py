@@ -82,19 +82,19 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
 
 def prelu(input, weight):
     """``x`` where ``x > 0``, else ``weight * x``; weight has 1 element or one per channel
-    (dim 1 of the input, dim 0 of a 1-D input)."""
+    (dim 1 of the input)."""
     tensor_arg("prelu", input)
     tensor_arg("prelu", weight, "weight")
     n = weight.numel()
-    if n != 1:
-        channels = input.shape[1] if input.ndim >= 2 else (input.shape[0] if input.ndim else 1)
+    if n == 1:
+        weight = weight.reshape(())
+    else:
+        # PyTorch's channel count: dim 1, and 1 for inputs with fewer than 2 dims
+        channels = input.shape[1] if input.ndim >= 2 else 1
         if weight.ndim != 1 or n != channels:
             raise OpRuntimeError(f"F.prelu: weight of shape {weight.shape} must have 1 element "
                                  f"or one per channel ({channels}) of input {input.shape}")
-        if input.ndim >= 2:
-            weight = weight.reshape((1, n) + (1,) * (input.ndim - 2))
-    elif input.ndim and weight.ndim:
-        weight = weight.reshape(())
+        weight = weight.reshape((1, n) + (1,) * (input.ndim - 2))
     return _ew.where(input > 0, input, input * weight)
 
 
