@@ -47,3 +47,6 @@ __all__ += ["cosine_similarity", "normalize", "pairwise_distance", "alpha_dropou
             "cosine_embedding_loss", "margin_ranking_loss", "triplet_margin_loss",
             "huber_loss", "kl_div", "smooth_l1_loss", "celu", "glu", "logsigmoid", "prelu",
             "selu", "softmin", "softsign", "tanhshrink", "threshold"]
+from .mixing import bilinear, channel_shuffle  # noqa: E402
+
+__all__ += ["bilinear", "channel_shuffle"]
