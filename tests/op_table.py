@@ -772,3 +772,4 @@ SPECS["norm"] = Spec(
      (lambda: tg.norm(tg.tensor([1, 2])), TypeError, r"norm: expected a floating point"),
      (lambda: tg.norm(tg.ones(2), -1), ValueError, r"norm: p must be")])
 
+import op_table_longtail  # noqa: E402,F401  (isnan, logical_*, any/all, fmod, ...)

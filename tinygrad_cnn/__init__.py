@@ -53,3 +53,17 @@ __version__ = "0.1.0"
 # torch's aliases
 clip = clamp
 concat = cat
+
+# --- longtail ---
+from .dtypes import float16 as half, float32 as float, float64 as double  # noqa: E402,A001
+from .dtypes import int16 as short, int32 as int, int64 as long  # noqa: E402,A001
+from .ops.index_update import index_add, index_fill  # noqa: E402
+from .ops.logical import (all, any, argwhere, isfinite, isinf, isnan, logical_and,  # noqa: E402,A001
+                          logical_not, logical_or, logical_xor, nonzero, unique)
+from .ops.pointwise import addcdiv, addcmul, fmod, lerp, nan_to_num  # noqa: E402
+from .ops.rearrange import narrow, roll, unbind  # noqa: E402
+from .ops.triangular import diag, tril, triu  # noqa: E402
+from .settings import (are_deterministic_algorithms_enabled, as_tensor, clone,  # noqa: E402
+                       detach, get_default_dtype, is_deterministic_algorithms_warn_only_enabled,
+                       is_floating_point, is_tensor, numel, randperm, set_default_dtype,
+                       set_printoptions, use_deterministic_algorithms)

@@ -39,10 +39,11 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
 
 
-def _filled(op, size, value, dtype, device, requires_grad, default=_dt.default_float):
+def _filled(op, size, value, dtype, device, requires_grad, default=None):
     be, dev = _backend(device)
     shape = _shape(op, size)
-    dtype = _dt.as_dtype(dtype) or default
+    # the default float is read now, not at import: tg.set_default_dtype changes it
+    dtype = _dt.as_dtype(dtype) or default or _dt.default_float
     with _on(be, dev):
         arr = be.xp.full(shape, value, dtype=dtype)
     return _finish(arr, requires_grad)

@@ -327,7 +327,8 @@ class Tensor(TensorMethods):
     # ------------------------------------------------------------ display
     def __repr__(self):
         xp_data = self.numpy() if type(self.array) is not _ndarray else self.array
-        body = _np.array2string(xp_data, separator=", ", prefix="tensor(", precision=4)
+        from .settings import print_options  # tg.set_printoptions
+        body = _np.array2string(xp_data, separator=", ", prefix="tensor(", **print_options)
         extras = []
         if self.device != "cpu":
             extras.append(f"device='{self.device}'")

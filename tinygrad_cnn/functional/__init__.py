@@ -31,3 +31,23 @@ __all__ += ["relu6", "hardtanh", "hardsigmoid", "hardswish", "silu", "mish", "so
 from .resample import pixel_shuffle, pixel_unshuffle  # noqa: E402
 
 __all__ += ["pixel_shuffle", "pixel_unshuffle"]
+# --- longtail ---
+from .distance import cosine_similarity, normalize, pairwise_distance  # noqa: E402
+from .dropout import alpha_dropout, dropout1d, dropout3d  # noqa: E402
+from .embedding import embedding  # noqa: E402
+from .im2col import fold, unfold  # noqa: E402
+from .local_response import local_response_norm  # noqa: E402
+from .loss_margin import (cosine_embedding_loss, margin_ranking_loss,  # noqa: E402
+                          triplet_margin_loss)
+from .loss_regression import huber_loss, kl_div, smooth_l1_loss  # noqa: E402
+from .nonlinear import (celu, glu, logsigmoid, prelu, selu, softmin, softsign,  # noqa: E402
+                        tanhshrink, threshold)
+
+__all__ += ["cosine_similarity", "normalize", "pairwise_distance", "alpha_dropout",
+            "dropout1d", "dropout3d", "embedding", "fold", "unfold", "local_response_norm",
+            "cosine_embedding_loss", "margin_ranking_loss", "triplet_margin_loss",
+            "huber_loss", "kl_div", "smooth_l1_loss", "celu", "glu", "logsigmoid", "prelu",
+            "selu", "softmin", "softsign", "tanhshrink", "threshold"]
+from .mixing import bilinear, channel_shuffle  # noqa: E402
+
+__all__ += ["bilinear", "channel_shuffle"]

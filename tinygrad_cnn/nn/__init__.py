@@ -34,3 +34,20 @@ __all__ = ["ELU", "GELU", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMax
            "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d",
            "Sequential", "SiLU", "Sigmoid", "Softmax", "Softplus", "Tanh", "Unflatten", "Upsample",
            "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "functional", "init", "parallel", "utils"]
+
+# --- longtail ---
+from .distance_loss import (CosineEmbeddingLoss, CosineSimilarity, HuberLoss,  # noqa: E402
+                            KLDivLoss, MarginRankingLoss, PairwiseDistance, SmoothL1Loss,
+                            TripletMarginLoss)
+from .nonlinear import (CELU, GLU, SELU, LogSigmoid, Softmin, Softsign,  # noqa: E402
+                        Tanhshrink, Threshold)
+from .structural import (AlphaDropout, Bilinear, ChannelShuffle, Dropout1d,  # noqa: E402
+                         Dropout3d, Fold, LocalResponseNorm, Unfold, UpsamplingBilinear2d,
+                         UpsamplingNearest2d)
+
+__all__ += ["CosineEmbeddingLoss", "CosineSimilarity", "HuberLoss", "KLDivLoss",
+            "MarginRankingLoss", "PairwiseDistance", "SmoothL1Loss", "TripletMarginLoss",
+            "CELU", "GLU", "SELU", "LogSigmoid", "Softmin", "Softsign", "Tanhshrink",
+            "Threshold", "AlphaDropout", "Bilinear", "ChannelShuffle", "Dropout1d",
+            "Dropout3d", "Fold", "LocalResponseNorm", "Unfold", "UpsamplingBilinear2d",
+            "UpsamplingNearest2d"]

@@ -5,3 +5,8 @@ from .optimizer import Optimizer
 
 __all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop",
            "lr_scheduler"]
+
+# --- longtail ---
+from .adam_variants import NAdam, RAdam, Adamax  # noqa: E402
+
+__all__ += ["Adamax", "NAdam", "RAdam"]

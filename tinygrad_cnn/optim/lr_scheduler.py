@@ -235,3 +235,11 @@ __all__ = [
     "ReduceLROnPlateau",
     "StepLR",
 ]
+
+# --- longtail ---
+from .schedulers_periodic import (CosineAnnealingWarmRestarts, CyclicLR,  # noqa: E402
+                                  MultiplicativeLR, PolynomialLR)
+from .schedulers_composite import ChainedScheduler, SequentialLR  # noqa: E402
+
+__all__ += ["ChainedScheduler", "CosineAnnealingWarmRestarts", "CyclicLR",
+            "MultiplicativeLR", "PolynomialLR", "SequentialLR"]
