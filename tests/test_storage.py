@@ -159,3 +159,16 @@ def test_device_objects_as_torch():
     assert tg.device("cuda", 1) == "cuda:1" and tg.device(0) == "cuda:0"
     assert tg.device("cpu").type == "cpu" and tg.device("cuda:2").index == 2
     assert tg.ones(1).is_cuda is False and tg.ones(1, device=tg.device("cpu")).device == "cpu"
+
+
+def test_fill_zero_and_copy_replace_inf_and_nan():
+    inf, nan = float("inf"), float("nan")
+    assert tg.tensor([inf, nan, 1.0]).fill_(2.0).tolist() == [2.0, 2.0, 2.0]
+    assert tg.tensor([inf, nan]).zero_().tolist() == [0.0, 0.0]
+    assert tg.tensor([[inf], [nan]]).copy_(tg.tensor([3.0])).tolist() == [[3.0], [3.0]]
+    a = tg.tensor([inf, 1.0], requires_grad=True)
+    h = a * 1
+    src = tg.tensor([5.0, 6.0], requires_grad=True)
+    h.copy_(src)
+    h.sum().backward()
+    assert a.grad.tolist() == [0.0, 0.0] and src.grad.tolist() == [1.0, 1.0]

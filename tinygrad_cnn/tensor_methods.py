@@ -23,6 +23,14 @@ def _scaled(other, alpha):
     return _ar.mul(other, alpha)
 
 
+def _replaced(t, value):
+    """``value`` in t's place, as a recorded op whose gradient to t is zero: a ``where`` with
+    a true condition, not ``t * 0 + value`` (which turns an Inf or NaN already in t into NaN)."""
+    from .ops.op_registry import const
+    true = const(t.xp.ones((), dtype=bool))
+    return _ew.where(true, value, t)
+
+
 class TensorMethods:
     """Arithmetic, math, reductions, shape ops and indexing as Tensor methods."""
 
@@ -99,12 +107,12 @@ class TensorMethods:
     def clamp_(self, min=None, max=None):
         return _ip.apply_inplace(self, "clamp_", lambda t: _ew.clamp(t, min, max))
 
-    def zero_(self): return _ip.apply_inplace(self, "zero_", lambda t: t * 0)
-    def fill_(self, value): return _ip.apply_inplace(self, "fill_", lambda t: t * 0 + value)
+    def zero_(self): return _ip.apply_inplace(self, "zero_", lambda t: _replaced(t, 0))
+    def fill_(self, value): return _ip.apply_inplace(self, "fill_", lambda t: _replaced(t, value))
 
     def copy_(self, src):
-        return _ip.apply_inplace(self, "copy_", lambda t: t * 0 + _sh.broadcast_to(
-            src.to(device=t.device, dtype=t.dtype), t.shape))
+        return _ip.apply_inplace(self, "copy_", lambda t: _replaced(t, _sh.broadcast_to(
+            src.to(device=t.device, dtype=t.dtype), t.shape)))
 
     # elementwise math
     def neg(self): return _ew.neg(self)
