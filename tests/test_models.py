@@ -23,11 +23,24 @@ Adam is compared in float64 (ours in float64 against torch64, elementwise, rtol 
 divides each gradient element by its own running RMS, so an element whose float32 gradient is
 round-off (a sum that cancels; |g| near Adam's eps) takes a step of about +-lr in a direction
 set by that round-off, in torch32 as in ours but not in the same elements; float32 Adam
-trajectories of two correct engines differ by that chaos, float64 ones do not.
+trajectories of two correct engines differ by that chaos, float64 ones do not — except where
+a gradient is itself round-off even in float64: a bias that the next norm layer cancels
+(MobileNet's projection BN before a 1x1 conv + BN; ResNet's ``bn1`` channels whose max-pooled
+values are all positive, so a shift passes to the next 1x1 conv + BN) gets a gradient of ~1e-15
+that Adam turns into a step of ~lr·1e-15/eps in a direction set by round-off, and the few
+elements downstream of those moves follow. So each parameter element may differ from torch64's
+by twice what Adam makes of the two engines' measured gradient differences (a float64 replica
+of Adam run on both gradient streams; zero where the gradients agree), plus rtol 1e-6; and the
+gradients must agree to 0.1% in all but 0.1% of the elements (a wrong gradient, which that
+allowance would otherwise explain away, disagrees nearly everywhere).
 
-Dropout is made deterministic for the train-mode comparisons by setting ``p = 0`` on every
-``Dropout`` layer of both models (the layers stay in the graph); the eval-mode forward is
-compared with the layers as built.
+ResNet-50 and MobileNetV2 run on a batch of 8, so their last stage's BatchNorm (over 1x1 maps)
+normalises 8 values per channel, not 4: dividing by the spread of 4 values amplifies every
+upstream float32 error, and a ReLU/ReLU6 input within that error of its kink then flips in one
+engine and not the other (measured at batch 4: a ReLU6 input 7e-5 from 0 flipped in ours, not
+in torch32, and moved the first conv's gradient by 3% where torch32 was off by 0.1%; over 8
+inputs ours' forward error is 1.1x torch32's, op by op 0.8-1.2x, so which engine flips is
+chance). Both agree with torch64 to ~1e-11 in float64 at either batch size.
 """
 from __future__ import annotations
 
@@ -117,9 +130,10 @@ CASES = {
     "vgg_a_narrow": Case("vgg", lambda ns: _vgg_small(ns, False), (2, 3, 32, 32), "ce"),
     "vgg_a_bn_narrow": Case("vgg", lambda ns: _vgg_small(ns, True), (4, 3, 32, 32), "ce"),
     "resnet18": Case("resnet", lambda ns: ns["resnet18"](num_classes=10), (4, 3, 32, 32), "ce"),
-    "resnet50": Case("resnet", lambda ns: ns["resnet50"](num_classes=10), (4, 3, 32, 32), "ce"),
+    # batch 8: the last stage's BatchNorm over 8 values per channel, not 4 (module docstring)
+    "resnet50": Case("resnet", lambda ns: ns["resnet50"](num_classes=10), (8, 3, 32, 32), "ce"),
     "mobilenet_v2_x0.25": Case("mobilenet", lambda ns: ns["MobileNetV2"](
-        num_classes=10, width_mult=0.25), (4, 3, 32, 32), "ce"),
+        num_classes=10, width_mult=0.25), (8, 3, 32, 32), "ce"),
     "mobilenet_v3_small_x0.5": Case("mobilenet", lambda ns: ns["mobilenet_v3_small"](
         width_mult=0.5, num_classes=10), (4, 3, 32, 32), "ce"),
     "squeezenet1_0": Case("squeezenet", lambda ns: ns["squeezenet1_0"](num_classes=10),
@@ -227,7 +241,7 @@ class Trio:
         fs = (torch.nn.functional, torch.nn.functional, tgF)
         return outs, [loss_of(f, self.case.loss, o, t) for f, o, t in zip(fs, outs, targets)]
 
-    def check_params(self, when, grads=False, float64=False):
+    def check_params(self, when, grads=False, float64=False, explained=None):
         p32, p64 = dict(self.r32.named_parameters()), dict(self.r64.named_parameters())
         own = dict(self.ours.named_parameters())
         assert list(own) == list(p32)
@@ -246,10 +260,18 @@ class Trio:
         for k in list(p32) + list(b32):
             src = (p32, p64, own) if k in p32 else (b32, b64, own_b)
             if float64:
-                ref = src[1][k].detach().numpy()
-                np.testing.assert_allclose(
-                    src[2][k].numpy(), ref, rtol=1e-6,
-                    atol=1e-9 * float(np.abs(ref).max(initial=1.0)), err_msg=f"{k} {when}")
+                ref, o = src[1][k].detach().numpy(), src[2][k].numpy()
+                # + what Adam makes of the measured gradient differences (module docstring)
+                slack = 2 * explained.get(k, 0.0) if explained else 0.0
+                if k.endswith("running_mean"):  # a mean is known to rtol of the spread of
+                    # what it averages, not of itself (it cancels to ~0 in some channels)
+                    var = src[1][k[:-len("mean")] + "var"].detach().numpy()
+                    slack = slack + 1e-6 * np.sqrt(np.abs(var))
+                tol = 1e-6 * np.abs(ref) + 1e-9 * float(np.abs(ref).max(initial=1.0)) + slack
+                bad = np.abs(o - ref) > tol
+                assert not bad.any(), (f"{k} {when}: {int(bad.sum())} elements differ from "
+                                       f"torch64 by more than 1e-6 + Adam's slack, e.g. "
+                                       f"{o[bad][:3]} vs {ref[bad][:3]}")
             else:
                 check(f"{k} {when}", src[2][k], src[0][k], src[1][k])
 
@@ -298,18 +320,55 @@ def _run_steps(name, make_opt, float64=False):
     libs = (torch, None if float64 else torch, tg)  # float64: r32 is r64, stepped once
     opts = [make_opt(m.parameters(), lib) if lib else None for m, lib in zip(trio.models, libs)]
     rng = np.random.default_rng(5)
+    replica = _AdamReplica(opts[2]) if float64 else None  # float64 is the Adam comparison
     for step in range(STEPS):
         for opt in filter(None, opts):
             opt.zero_grad()
         x = rng.standard_normal(trio.case.shape).astype(np.float64 if float64 else np.float32)
         _, losses = trio.forward(x, rng)
         check(f"loss at step {step}", losses[2], losses[0], losses[1])
-        for i, (loss, opt) in enumerate(zip(losses, opts)):
+        for loss, opt in zip(losses, opts):
             if opt is not None:
                 loss.backward()
-                opt.step()
-            assert opt is not None or i == 1
-    trio.check_params(f"after {STEPS} {type(opts[2]).__name__} steps", float64=float64)
+        if replica is not None:
+            replica.update(trio)
+        for opt in filter(None, opts):
+            opt.step()
+    if replica is not None:
+        assert replica.disagree <= 1e-3 * replica.total, (
+            f"{replica.disagree} of {replica.total} gradient elements (over {STEPS} steps) "
+            f"differ from torch64's by more than 0.1%")
+    trio.check_params(f"after {STEPS} {type(opts[2]).__name__} steps", float64=float64,
+                      explained=replica.explained if replica else None)
+
+
+class _AdamReplica:
+    """Adam (torch's update, float64 NumPy) run on ours' and on torch64's gradients side by
+    side: ``explained[k]`` sums, per element, how far apart the two gradient streams alone put
+    the parameters; ``disagree`` counts gradient elements off by more than 0.1%."""
+
+    def __init__(self, opt):
+        group = opt.param_groups[0]
+        self.lr, (self.b1, self.b2), self.eps = group["lr"], group["betas"], group["eps"]
+        self.t, self.state, self.explained = 0, {}, {}
+        self.disagree = self.total = 0
+
+    def update(self, trio):
+        self.t += 1
+        own = dict(trio.ours.named_parameters())
+        for k, p in trio.r64.named_parameters():
+            gs = (p.grad.numpy(), own[k].grad.numpy())
+            self.disagree += int((np.abs(gs[1] - gs[0]) > 1e-3 * np.abs(gs[0]) + 1e-12).sum())
+            self.total += gs[0].size
+            st = self.state.setdefault(k, [np.zeros_like(gs[0]) for _ in range(4)])
+            steps = []
+            for i, g in enumerate(gs):  # st: m, v of torch64's stream, then of ours
+                st[2 * i] = self.b1 * st[2 * i] + (1 - self.b1) * g
+                st[2 * i + 1] = self.b2 * st[2 * i + 1] + (1 - self.b2) * g * g
+                m_hat = st[2 * i] / (1 - self.b1 ** self.t)
+                v_hat = st[2 * i + 1] / (1 - self.b2 ** self.t)
+                steps.append(self.lr * m_hat / (np.sqrt(v_hat) + self.eps))
+            self.explained[k] = self.explained.get(k, 0.0) + np.abs(steps[1] - steps[0])
 
 
 @requires_torch

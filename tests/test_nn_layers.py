@@ -210,3 +210,25 @@ def test_new_layer_arguments_are_checked():
         nn.PixelShuffle(2)(tg.ones(1, 3, 2, 2))
     with pytest.raises(ValueError, match="momentum"):
         nn.BatchNorm1d(2, momentum=1.5)
+
+
+KINKS = [("Hardtanh", (-0.5, 0.7)), ("ReLU6", ()), ("Hardswish", ()), ("Hardsigmoid", ())]
+
+
+@requires_torch
+@pytest.mark.parametrize("inplace", [False, True], ids=["out_of_place", "inplace"])
+@pytest.mark.parametrize("name,args", KINKS, ids=[n for n, _ in KINKS])
+def test_piecewise_activation_layers_take_torchs_gradient_at_the_kinks(name, args, inplace):
+    """The layers once composed clamp, whose gradient passes AT the bounds (torch's clamp
+    rule), while torch's layers (hardtanh, hardswish, hardsigmoid kernels) give 0 there:
+    inputs exactly on a kink (0 and 6 for ReLU6, ±3 for the hard gates) must agree."""
+    x = np.array([-4.0, -3.0, -0.5, -0.2, 0.0, 0.7, 1.0, 3.0, 5.0, 6.0, 7.0])
+    xt = tg.tensor(x, requires_grad=True)
+    xr = torch.from_numpy(x.copy()).requires_grad_(True)
+    y = getattr(nn, name)(*args, inplace=inplace)(xt * 1.0)
+    yr = getattr(TNN, name)(*args, inplace=inplace)(xr * 1.0)
+    assert_close(y.numpy(), yr.detach().numpy(), what="forward")
+    g = rand(x.size, seed=8)
+    y.backward(tg.tensor(g))
+    yr.backward(torch.from_numpy(g))
+    assert_close(xt.grad.numpy(), xr.grad.numpy(), what="grad at the kinks")

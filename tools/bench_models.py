@@ -9,13 +9,16 @@ its three import lines swapped. Both start from torch's state dict. One timed re
 forward (train mode) + ``(out * g).sum().backward()`` with a fixed random g; ours and torch's
 repeats are interleaved (so both see the same machine load) and the medians printed.
 
-Memory, per model, one fwd+bwd after a gc:
-- ``ours trace``: tracemalloc's peak for our run (NumPy reports its buffers to tracemalloc),
-  i.e. the arrays alive at the high-water mark; exact, and what to compare between versions;
-- ``ours rss`` / ``torch rss``: the peak rise of the process's resident set size, sampled every
-  millisecond from /proc/self/statm during the run (torch's allocator does not report to
-  tracemalloc). RSS counts pages, not arrays: memory the C allocator kept from an earlier model
-  is reused without raising RSS, so these columns are lower bounds, comparable with each other.
+Memory, per model:
+- ``ours trace``: tracemalloc's peak over one fwd+bwd (NumPy reports its buffers to
+  tracemalloc), i.e. the arrays alive at the high-water mark; exact, and what to compare between
+  versions of this package;
+- ``ours rss`` / ``torch rss``: the peak rise of the resident set size over one fwd+bwd, each
+  measured in a FRESH subprocess that builds the models, collects garbage, then runs ours' (or
+  torch's) step once, sampling /proc/self/statm every millisecond. In one long process these
+  rises mean nothing (the C allocators keep pages freed by earlier models and reuse them without
+  raising RSS); in a fresh one they are what that step asks of the OS, comparable between the
+  two columns (torch's allocator does not report to tracemalloc).
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ import gc
 import importlib
 import os
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -35,7 +39,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import tinygrad_cnn as tg  # noqa: E402  (from this checkout: the path is set just above)
+import tinygrad_cnn as tg  # noqa: E402  (after the sys.path line above)
 
 IMPORTS = {"import tinygrad_cnn as torch": "import torch",
            "from tinygrad_cnn import nn": "from torch import nn",
@@ -153,16 +157,34 @@ def _time(fn):
     return time.perf_counter() - t0
 
 
+def rss_in_fresh_process(name, which):
+    """Peak RSS rise (bytes) of one fwd+bwd of ``which`` ("ours" or "torch") of model
+    ``name``, in a new interpreter (see the module docstring); None if it failed."""
+    r = subprocess.run([sys.executable, __file__, "--rss-worker", which, "--only", name],
+                       capture_output=True, text=True, check=False)
+    lines = r.stdout.split()
+    return int(lines[-1]) if r.returncode == 0 and lines else None
+
+
+def rss_worker(torch, name, which):
+    family, build, shape = MODELS[name]
+    step_ours, step_torch = make_steps(torch, family, build, shape)
+    print(rss_peak_rise(step_ours if which == "ours" else step_torch))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--only", default="", help="run models whose name contains this")
+    ap.add_argument("--rss-worker", choices=("ours", "torch"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     try:
         import torch
     except ImportError:
         raise SystemExit("PyTorch is needed for the side-by-side run: pip install torch") from None
     torch.set_num_threads(2)
+    if args.rss_worker:  # one model (its exact name in --only), one side, then exit
+        return rss_worker(torch, args.only, args.rss_worker)
     print(blas_summary())
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; fwd+bwd, batch 8, "
           f"median of {args.repeats} interleaved repeats")
@@ -184,9 +206,11 @@ def main():
             ref.append(_time(step_torch))
         a, b = statistics.median(ours) * 1e3, statistics.median(ref) * 1e3
         mb = 2.0 ** 20
-        tr, ro, rt = trace_peak(step_ours), rss_peak_rise(step_ours), rss_peak_rise(step_torch)
-        print(f"{name:<26} {a:8.1f} {b:9.1f} {a / b:5.2f}x {tr / mb:9.1f}MB {ro / mb:7.1f}MB "
-              f"{rt / mb:8.1f}MB")
+        tr = trace_peak(step_ours)
+        ro, rt = (rss_in_fresh_process(name, w) for w in ("ours", "torch"))
+        rss = [f"{v / mb:7.1f}MB" if v is not None else "   failed" for v in (ro, rt)]
+        print(f"{name:<26} {a:8.1f} {b:9.1f} {a / b:5.2f}x {tr / mb:9.1f}MB {rss[0]} "
+              f"{rss[1]:>10}", flush=True)
 
 
 if __name__ == "__main__":

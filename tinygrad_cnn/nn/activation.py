@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from .. import functional as F
 from ..autograd.function import Function
+from ..ops import activation as _act
 from ..ops import elementwise as _ew
 from ..ops.inplace import apply_inplace
 from .module import Module, Parameter
@@ -66,7 +67,9 @@ class ReLU(_Activation):
 
 
 class Hardtanh(_Activation):
-    """clamp(x, min_val, max_val)."""
+    """x clipped to [min_val, max_val]; gradient 1 strictly inside, 0 at and beyond the bounds
+    (torch's hardtanh, not clamp, whose gradient passes at the bounds)."""
+    _inplace_name = "hardtanh_"
 
     def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
         super().__init__(inplace)
@@ -75,10 +78,8 @@ class Hardtanh(_Activation):
                              f"min_val ({min_val})")
         self.min_val, self.max_val = min_val, max_val
 
-    def forward(self, x):
-        if self.inplace:
-            return x.clamp_(self.min_val, self.max_val)
-        return x.clamp(self.min_val, self.max_val)
+    def _fn(self, x):
+        return _act.hardtanh(x, min_val=float(self.min_val), max_val=float(self.max_val))
 
     def extra_repr(self):
         s = f"min_val={self.min_val}, max_val={self.max_val}"
@@ -137,7 +138,7 @@ class Hardswish(_Activation):
     _inplace_name = "hardswish_"
 
     def _fn(self, x):
-        return x * (x + 3.0).clamp(0.0, 6.0) * (1.0 / 6.0)
+        return _act.hardswish(x)  # the op: torch's gradient at x = +-3 (a clamp's is not)
 
 
 class Hardsigmoid(_Activation):
@@ -145,7 +146,7 @@ class Hardsigmoid(_Activation):
     _inplace_name = "hardsigmoid_"
 
     def _fn(self, x):
-        return (x * (1.0 / 6.0) + 0.5).clamp(0.0, 1.0)
+        return _act.hardsigmoid(x)  # the op: gradient 0 at x = +-3, as torch
 
 
 class Mish(_Activation):
