@@ -13,12 +13,16 @@ Memory, per model:
 - ``ours trace``: tracemalloc's peak over one fwd+bwd (NumPy reports its buffers to
   tracemalloc), i.e. the arrays alive at the high-water mark; exact, and what to compare between
   versions of this package;
-- ``ours rss`` / ``torch rss``: the peak rise of the resident set size over one fwd+bwd, each
-  measured in a FRESH subprocess that builds the models, collects garbage, then runs ours' (or
-  torch's) step once, sampling /proc/self/statm every millisecond. In one long process these
-  rises mean nothing (the C allocators keep pages freed by earlier models and reuse them without
-  raising RSS); in a fresh one they are what that step asks of the OS, comparable between the
-  two columns (torch's allocator does not report to tracemalloc).
+- ``ours rss`` / ``torch rss``: how much one fwd+bwd raises the process's peak resident set
+  size, each side in FRESH subprocesses that build only that side's model (its own init: the
+  values do not change the memory, and copying torch's state dict in would peak higher than a
+  step): the peak (``VmHWM``) of one that builds it and runs one step, minus the peak of
+  one that only builds it. In one
+  long process RSS rises mean nothing (the allocator keeps the pages freed by earlier models
+  and reuses them; here even a freed 200 MB NumPy array stays resident), and a rise sampled
+  within a fresh process hides behind the pages freed while building; peak minus peak does
+  not. A lower bound where building itself peaked higher; comparable between the columns
+  (torch's allocator does not report to tracemalloc).
 """
 from __future__ import annotations
 
@@ -157,26 +161,49 @@ def _time(fn):
     return time.perf_counter() - t0
 
 
-def rss_in_fresh_process(name, which):
-    """Peak RSS rise (bytes) of one fwd+bwd of ``which`` ("ours" or "torch") of model
-    ``name``, in a new interpreter (see the module docstring); None if it failed."""
+def _peak_in_fresh_process(name, which):
     r = subprocess.run([sys.executable, __file__, "--rss-worker", which, "--only", name],
                        capture_output=True, text=True, check=False)
     lines = r.stdout.split()
     return int(lines[-1]) if r.returncode == 0 and lines else None
 
 
+def rss_in_fresh_process(name, which):
+    """Bytes by which one fwd+bwd of ``which`` ("ours" or "torch") raises the peak RSS of a
+    fresh process that built only that model (module docstring); None if a worker failed."""
+    built, ran = (_peak_in_fresh_process(name, f"{which}-{w}") for w in ("build", "run"))
+    return None if built is None or ran is None else max(ran - built, 0)
+
+
 def rss_worker(torch, name, which):
+    """Build one side's model (and its x, g), step it once if ``which`` ends in "run", print
+    the process's peak RSS in bytes."""
     family, build, shape = MODELS[name]
-    step_ours, step_torch = make_steps(torch, family, build, shape)
-    print(rss_peak_rise(step_ours if which == "ours" else step_torch))
+    side, mode = which.split("-")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(np.float32)
+    if side == "torch":
+        torch.manual_seed(0)
+        model, xt = build(torch_namespace(family)), torch.from_numpy(x)
+    else:
+        model = build(vars(importlib.import_module(f"tinygrad_cnn.models.{family}")))
+        xt = tg.tensor(x)
+    if mode == "run":
+        out = model(xt)
+        g = rng.standard_normal(tuple(out.shape)).astype(np.float32)
+        (out * (torch.from_numpy(g) if side == "torch" else tg.tensor(g))).sum().backward()
+    # VmHWM, this address space's peak: ru_maxrss would carry the parent's over fork + exec
+    with open("/proc/self/status") as f:
+        hwm = next(line for line in f if line.startswith("VmHWM:"))
+    print(int(hwm.split()[1]) * 1024)  # kB
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--only", default="", help="run models whose name contains this")
-    ap.add_argument("--rss-worker", choices=("ours", "torch"), help=argparse.SUPPRESS)
+    ap.add_argument("--rss-worker", help=argparse.SUPPRESS,  # "ours-run", "torch-build", ...
+                    choices=[f"{s}-{m}" for s in ("ours", "torch") for m in ("build", "run")])
     args = ap.parse_args()
     try:
         import torch
