@@ -11,6 +11,20 @@ from ..functional import norm as FN
 from .module import Module, Parameter
 
 
+
+def _affine_parameters(module, affine, bias, n, device, dtype):
+    """``weight`` (ones) and ``bias`` (zeros) of n features when affine, else both None (as
+    torch's norm layers register them, so state_dict keys match)."""
+    if affine:
+        module.weight = Parameter(ones(n, device=device, dtype=dtype))
+        if bias:
+            module.bias = Parameter(zeros(n, device=device, dtype=dtype))
+        else:
+            module.register_parameter("bias", None)
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
 class _NormBase(Module):
     """Shared by batch and instance norm: affine parameters and the running statistics."""
 
@@ -28,15 +42,7 @@ class _NormBase(Module):
                              f"got {momentum}")
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track
-        if affine:
-            self.weight = Parameter(ones(num_features, device=device, dtype=dtype))
-            if bias:
-                self.bias = Parameter(zeros(num_features, device=device, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, affine, bias, num_features, device, dtype)
         if track:
             self.register_buffer("running_mean", zeros(num_features, device=device, dtype=dtype))
             self.register_buffer("running_var", ones(num_features, device=device, dtype=dtype))
@@ -154,15 +160,7 @@ class GroupNorm(Module):
                              f"num_groups ({num_groups})")
         self.num_groups, self.num_channels = num_groups, num_channels
         self.eps, self.affine = eps, affine
-        if affine:
-            self.weight = Parameter(ones(num_channels, device=device, dtype=dtype))
-            if bias:
-                self.bias = Parameter(zeros(num_channels, device=device, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, affine, bias, num_channels, device, dtype)
 
     def forward(self, x):
         if x.ndim < 2 or x.shape[1] != self.num_channels:
