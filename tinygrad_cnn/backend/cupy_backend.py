@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 from .device import Device
+# the kernels (backend/kernels/<family>_cuda.py), one import line per family
+from .kernels.conv_cuda import *  # noqa: F403
+from .kernels.fused_cuda import *  # noqa: F403
+from .kernels.pool_cuda import *  # noqa: F403
 
 _INSTALL_HINT = ('CUDA tensors need CuPy and an NVIDIA GPU: pip install cupy-cuda12x (or '
                  'cupy-cuda13x for CUDA 13); from a checkout of tinygrad_cnn: '

@@ -1,0 +1,2 @@
+"""conv kernels, NumPy versions (see backend/kernels/__init__.py)."""
+__all__: list = []

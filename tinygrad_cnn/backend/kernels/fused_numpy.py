@@ -1,0 +1,2 @@
+"""fused kernels, NumPy versions (see backend/kernels/__init__.py)."""
+__all__: list = []
