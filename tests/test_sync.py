@@ -5,6 +5,7 @@ The fake device reports every host conversion of its arrays (``fake_backend.Fake
 must not make any, because on a GPU each one stalls the queue of kernels. A failure names
 the op and the line of ``tinygrad_cnn`` of every sync, first one first.
 """
+import os
 import warnings
 
 import numpy as np
@@ -113,8 +114,8 @@ def test_counter_ignores_device_work():
     a = _fake((3, 4))
     with fake_backend.count_syncs() as log:
         b = np.maximum(a + 1, 0).sum(axis=0)
-        np.concatenate([a, a])[a > 0]
-        a.reshape(4, 3).T @ a
+        np.concatenate([a, a])[np.concatenate([a, a]) > 0]
+        a.reshape(4, 3) @ a
         fake_backend.xp.asarray(a)
         np.asarray(a)  # test code, not the package: NumPy's own business
     assert not log, _report(log)
@@ -122,12 +123,14 @@ def test_counter_ignores_device_work():
 
 
 def test_counter_names_op_and_line_inside_the_package():
-    # Tensor.item() reads a device value on purpose: the event names the package line
+    # Tensor.item() and .numpy() read a device value on purpose: the events name the lines
     t = tg.tensor(_fake((2,)), device=DEV, requires_grad=True)
     with fake_backend.count_syncs() as log:
         (t * 2).sum().item()
-    assert [e.kind for e in log] == ["to_host"]
-    assert log[0].where.startswith("tinygrad_cnn" + __import__("os").sep)
+        t.numpy()
+    assert [e.kind for e in log] == ["item", "to_host"]
+    assert all(e.where.startswith("tinygrad_cnn" + os.sep + "tensor.py:") for e in log)
+    assert all(e.op is None for e in log)
 
 
 def test_counter_names_the_op_forward_and_backward(monkeypatch):
@@ -159,8 +162,9 @@ def test_np_asarray_from_package_code_is_counted(monkeypatch):
     code = compile("lambda x: np.asarray(x.array)", op_registry.__file__, "eval")
     escape = eval(code, {"np": np})
     monkeypatch.setattr(op, "forward", lambda x: (escape(x), forward(x)[1]))
+    t = tg.tensor(_fake((2,)), device=DEV)
     with fake_backend.count_syncs() as log:
-        tg.neg(tg.tensor(_fake((2,)), device=DEV))
+        tg.neg(t)
     assert [(e.kind, e.op) for e in log] == [("np.asarray", "neg")]
     assert np.asarray is fake_backend._saved_converters.get("asarray", np.asarray)
 
@@ -201,3 +205,84 @@ def test_module_training_helpers_never_sync():
         nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         nn.utils.clip_grad_value_(model.parameters(), 0.5)
     assert not log, _report(log)
+
+
+# --- checks on device values: deferred to the next synchronisation, never a sync in the op ---
+_DEFERRED = {
+    "gather": (lambda: tg.gather(tg.tensor([1.0, 2.0], device=DEV), 0,
+                                 tg.tensor([0, 5], device=DEV)), IndexError, "out of bounds"),
+    "floor_divide": (lambda: tg.tensor([4, 2], device=DEV) // tg.tensor([1, 0], device=DEV),
+                     RuntimeError, "division by zero"),
+    "fmod": (lambda: tg.fmod(tg.tensor([4, 2], device=DEV), tg.tensor([1, 0], device=DEV)),
+             RuntimeError, "division by zero"),
+}
+# NumPy itself refuses negative integer powers, so on the fake device (NumPy underneath) only
+# the CPU case can show pow's own check
+_EAGER = dict(_DEFERRED, pow=(lambda: tg.tensor([4, 2], device=DEV) ** tg.tensor(
+    [1, -1], device=DEV), ValueError, "negative integer powers"))
+
+
+def _clear_device_asserts():
+    try:
+        tg.cuda.check_device_asserts()
+    except RuntimeError:
+        pass
+
+
+@pytest.mark.parametrize("case", sorted(_DEFERRED))
+def test_device_checks_are_deferred_not_synced(case):
+    fn, error, match = _DEFERRED[case]
+    _clear_device_asserts()  # nothing pending from other tests
+    with fake_backend.count_syncs() as log:
+        try:
+            fn()
+        except IndexError:  # NumPy's own bounds check under the fake device, after ours
+            assert case == "gather"
+    assert not log, _report(log)
+    with pytest.raises(error, match=match + ".*device-side assert"):
+        tg.cuda.synchronize("fake")
+    tg.cuda.synchronize("fake")  # raised once, then cleared
+    tg.cuda.set_eager_device_asserts(True)
+    try:
+        with pytest.raises(error, match=match):
+            fn()
+    finally:
+        tg.cuda.set_eager_device_asserts(False)
+
+
+@pytest.mark.parametrize("case", sorted(_EAGER))
+def test_device_checks_stay_eager_on_the_cpu(case):
+    fn, error, match = _EAGER[case]
+    global DEV
+    DEV = "cpu"
+    try:
+        with pytest.raises(error, match=match):
+            fn()
+    finally:
+        DEV = "fake"
+
+
+@pytest.mark.parametrize("rows, create_graph", [
+    ([[2.0, 0.0, 3.0], [1.5, -2.0, 0.5]], False),
+    ([[2.0, 0.25, 3.0], [1.5, -2.0, 0.5]], False),
+    ([[2.0, 0.25, 3.0], [1.5, -2.0, 0.5]], True)], ids=["zeros", "no-zeros", "create_graph"])
+def test_prod_and_cumprod_gradients_on_the_device_need_no_sync(rows, create_graph):
+    _clear_device_asserts()
+    grads = []
+    for device in ("cpu", DEV):
+        t = tg.tensor(np.array(rows), device=device, requires_grad=True)
+        with fake_backend.count_syncs() as log:
+            y = t.prod(dim=1).sum() + t.cumprod(dim=1).sum()
+            (g,) = tg.autograd.grad(y, t, create_graph=create_graph)
+        assert not log or device == "cpu", _report(log)
+        grads.append(g.detach().numpy())
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12)
+    tg.cuda.synchronize("fake")  # and no device-side assert failed
+
+
+def test_cumprod_recorded_gradient_at_zeros_is_refused_at_the_next_sync():
+    _clear_device_asserts()
+    t = tg.tensor(np.array([2.0, 0.0, 3.0]), device=DEV, requires_grad=True)
+    tg.autograd.grad(t.cumprod(dim=0).sum(), t, create_graph=True)
+    with pytest.raises(RuntimeError, match="cumprod.*zeros.*device-side assert"):
+        tg.cuda.synchronize("fake")

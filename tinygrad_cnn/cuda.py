@@ -28,7 +28,9 @@ import warnings
 from .backend import cuda_device_count, cuda_is_available
 
 __all__ = ["is_available", "device_count", "set_sync_debug_mode", "get_sync_debug_mode",
-           "sync_debug", "SyncEvent", "SyncWarning", "HostSyncError", "report_sync"]
+           "sync_debug", "SyncEvent", "SyncWarning", "HostSyncError", "report_sync",
+           "synchronize", "device_assert", "check_device_asserts", "set_eager_device_asserts",
+           "DeviceAssertError"]
 
 _MODES = {"default": 0, "warn": 1, "error": 2}
 _PKG = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -202,3 +204,58 @@ def _op_of(frame, path):
         op = getattr(node, "name", None) or getattr(getattr(node, "op", None), "name", None)
         return f"{op} backward" if op else None
     return None
+
+
+# --- device-side asserts ------------------------------------------------------------------
+# A check on device values (an index in range, no integer division by zero) would need a
+# sync to raise at once. Ops instead hand the device's verdict here, as PyTorch's CUDA
+# kernels keep a device-side assert flag: it is raised at the next synchronize() or natural
+# sync, or at once with set_eager_device_asserts(True). One flag per message, and-ed on the
+# device, keeps the backlog as small as the set of distinct checks.
+_asserts: dict = {}
+_eager = {"on": os.environ.get("TINYGRAD_CNN_DEVICE_ASSERTS", "") == "eager"}
+
+
+class DeviceAssertError(RuntimeError):
+    """A check an op made on device values failed (raised when it is next looked at)."""
+
+
+def set_eager_device_asserts(on: bool) -> None:
+    """Check device-side asserts where the op runs (one sync each, so the failing call is in
+    the traceback), as ``CUDA_LAUNCH_BLOCKING=1`` does for PyTorch. Also turned on by the
+    environment variable ``TINYGRAD_CNN_DEVICE_ASSERTS=eager``."""
+    if not isinstance(on, bool):
+        raise TypeError(f"set_eager_device_asserts: expected a bool, got {on!r}")
+    _eager["on"] = on
+
+
+def device_assert(ok, message: str, error=DeviceAssertError) -> None:
+    """Record that the 0-d device bool ``ok`` must be true (else raise ``error(message)``),
+    without reading it now; ops call this instead of branching on a device value."""
+    if _eager["on"]:
+        if not bool(ok):
+            raise error(message)
+        return
+    entry = _asserts.get(message)
+    _asserts[message] = (ok if entry is None else entry[0] & ok, error)
+
+
+def check_device_asserts() -> None:
+    """Raise the first failed device-side assert (one sync per distinct check), then clear."""
+    pending = list(_asserts.items())
+    _asserts.clear()
+    for message, (ok, error) in pending:
+        if not bool(ok):
+            raise error(f"{message} (device-side assert, raised at the next synchronisation)")
+
+
+def synchronize(device=None) -> None:
+    """Wait for the queued work of ``device`` (default: the current CUDA device) and raise
+    the device-side asserts that failed meanwhile."""
+    from .backend import parse_device
+    dev = parse_device("cuda" if device is None else device)
+    if dev.type == "cuda" and "cupy" in sys.modules:
+        import cupy
+        with cupy.cuda.Device(dev.index):
+            cupy.cuda.get_current_stream().synchronize()
+    check_device_asserts()

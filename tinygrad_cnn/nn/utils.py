@@ -62,11 +62,16 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         raise RuntimeError(f"{op}: the total norm of order {norm_type} of the gradients is "
                            "non-finite, so it cannot be clipped; set error_if_nonfinite=False "
                            "to clip anyway")
-    coef = min(float(max_norm) / (float(total.item()) + 1e-6), 1.0)
+    # on the device, as PyTorch: reading the norm on the host would be a sync. In float64,
+    # as the Python float this once was, so the CPU numbers are unchanged
+    xp = first.xp
+    with first.backend.quiet_fp():
+        coef = xp.minimum(float(max_norm) / (total.array.astype(xp.float64) + 1e-6), 1.0)
     with no_grad(), first.backend.quiet_fp():
         for g in grads:
+            c = coef if g.device == first.device else Tensor._make(coef).to(device=g.device).array
             # PyTorch multiplies even when coef == 1: a nan/inf norm spreads into the grads
-            g._assign(g.array * g.xp.asarray(coef, dtype=g.dtype))
+            g._assign(g.array * c.astype(g.dtype))
     return total
 
 

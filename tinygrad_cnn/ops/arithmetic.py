@@ -8,14 +8,16 @@ from __future__ import annotations
 from .. import tensor as _tensor  # the module: Tensor is looked up at call time (import cycle)
 
 from ..errors import OpRuntimeError, OpTypeError, OpValueError
+from .checks import device_check
 from .op_registry import const as _const, register
 
 
 def _check_integer_divisor(op, x0, x1):
     """Integer division by zero has no value to return: PyTorch raises, and so do we."""
-    if x1.dtype.kind in "iub" and not x1.array.all():
-        raise OpRuntimeError(f"{op}: ZeroDivisionError: integer division by zero (dividend "
-                             f"shape {x0.shape}, divisor shape {x1.shape}, dtype {x1.dtype})")
+    if x1.dtype.kind in "iub":  # the test on the device: raised at the next sync there
+        device_check(x1.array.all(), f"{op}: ZeroDivisionError: integer division by zero "
+                     f"(dividend shape {x0.shape}, divisor shape {x1.shape}, dtype {x1.dtype})",
+                     OpRuntimeError)
 
 @register("add", rule="gx0 = gy; gx1 = gy", promote=True, saves=())
 def add(x0, x1):
@@ -105,8 +107,9 @@ def pow(x0, x1):
     """Elementwise ``x0 ** x1``; shapes broadcast."""
     from .elementwise import log, where
     xp = x0.xp
-    if x0.dtype.kind in "iu" and x1.dtype.kind in "iu" and (x1.array < 0).any():
-        raise ValueError("integers to negative integer powers are not allowed")
+    if x0.dtype.kind in "iu" and x1.dtype.kind in "iu":
+        device_check(~(x1.array < 0).any(), "pow: integers to negative integer powers are not "
+                     f"allowed (shapes {x0.shape}, {x1.shape})", OpValueError)
 
     def backward(gy):
         gx0 = gx1 = None

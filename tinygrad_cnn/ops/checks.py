@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import operator
 
+import numpy as _np
+
 from ..errors import OpIndexError, OpTypeError, OpValueError
 
 
@@ -65,3 +67,22 @@ def broadcast_shapes(*shapes):
                     return None
                 out[i] = n
     return tuple(out)
+
+
+def on_host(arr) -> bool:
+    """True for NumPy arrays, whose values can be read without waiting on a device."""
+    return type(arr) is _np.ndarray or isinstance(arr, _np.generic)
+
+
+def device_check(ok, message: str, error=OpValueError) -> None:
+    """Raise ``error(message)`` unless the 0-d bool array ``ok`` is true.
+
+    On the CPU (NumPy arrays) it checks now, as before: reading host memory costs nothing.
+    On a device, reading ``ok`` would stall the queue (a host sync), so the verdict goes to
+    :func:`tinygrad_cnn.cuda.device_assert` and is raised at the next synchronisation."""
+    if on_host(ok):
+        if not ok:
+            raise error(message)
+        return
+    from .. import cuda
+    cuda.device_assert(ok, message, error)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import operator
 
 from .. import dtypes
+from ..autograd.grad_mode import state as _grad_state
 from ..errors import OpRuntimeError, OpTypeError
-from .checks import canonical_dim
+from .checks import canonical_dim, device_check, on_host
 from .op_registry import register
 
 
@@ -37,9 +38,18 @@ def _cumprod(x, *, dim):
     def backward(gy, y):
         if x.ndim == 0:
             return gy
-        if not (x.array == 0).any():
-            return _reverse_cumsum(gy * y, dim) / x
-        return _cumprod_backward_zeros(gy, x, dim=dim)
+        if on_host(x.array):  # host memory: test for zeros and take the closed form if none
+            if not (x.array == 0).any():
+                return _reverse_cumsum(gy * y, dim) / x
+            return _cumprod_backward_zeros(gy, x, dim=dim)
+        # on a device the zero test would be a sync: the zero-safe form (exact everywhere)
+        # unless the gradient itself is recorded, where only the closed form differentiates
+        if not _grad_state.enabled:
+            return _cumprod_backward_zeros(gy, x, dim=dim)
+        device_check(~(x.array == 0).any(), "cumprod: the gradient of cumprod with "
+                     "create_graph=True is not implemented for inputs containing zeros "
+                     f"(shape {x.shape})", OpRuntimeError)
+        return _reverse_cumsum(gy * y, dim) / x
 
     return y, backward
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from .. import tensor as _tensor  # the module: Tensor is looked up at call time (import cycle)
 
 from ..errors import OpIndexError, OpRuntimeError, OpTypeError, OpValueError
+from .checks import on_host
 from .op_registry import register
 
 
@@ -29,8 +30,8 @@ def normalize_index(index, xp):
             if item.dtype.kind == "f":
                 raise OpIndexError(f"getitem: tensors used as indices must be long, int or bool; "
                                    f"got {item.dtype}")
-            if item.ndim == 0 and item.dtype.kind in "iu":
-                item = int(item)
+            if item.ndim == 0 and item.dtype.kind in "iu" and on_host(item):
+                item = int(item)  # (a device scalar stays an array index: int() would sync)
             else:
                 advanced = True
         elif isinstance(item, float):

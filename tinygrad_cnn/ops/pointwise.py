@@ -8,6 +8,7 @@ import importlib
 from ..errors import OpRuntimeError, OpTypeError
 from . import arithmetic as _ar
 from . import elementwise as _ew
+from .checks import device_check
 from .op_registry import const as _const, register
 
 # the module, looked up at call time (import cycle); `from .. import tensor` would give the
@@ -21,15 +22,16 @@ def fmod(x0, x1):
     """C's ``fmod``: ``x0 - trunc(x0 / x1) * x1``, the sign of the dividend (``remainder``
     takes the divisor's). Integer division by zero raises, as PyTorch."""
     xp = x0.xp
-    if x0.dtype.kind in "iub" and bool((x1.array == 0).any()):
-        raise OpRuntimeError(f"fmod: integer division by zero (shapes {x0.shape}, "
-                             f"{x1.shape})")
+    if x0.dtype.kind in "iub":  # checked on the device, raised at the next sync there
+        device_check(~(x1.array == 0).any(), f"fmod: integer division by zero (shapes "
+                     f"{x0.shape}, {x1.shape})", OpRuntimeError)
 
     def backward(gy):
         # trunc(x0 / x1) is piecewise constant, so this rule is its own second derivative
         return gy, -gy * _const(xp.trunc(x0.array / x1.array).astype(gy.dtype))
 
-    return xp.fmod(x0.array, x1.array), backward
+    with x0.backend.quiet_fp():  # (a device's integer x % 0 is reported by the check above)
+        return xp.fmod(x0.array, x1.array), backward
 
 
 def _tensor_arg(op, t, name="input"):

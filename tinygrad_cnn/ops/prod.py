@@ -8,6 +8,7 @@ cumulative products and its own backward goes case by case on the zeros in each 
 from __future__ import annotations
 
 from ..errors import OpRuntimeError
+from .checks import device_check, on_host
 from .op_registry import register
 from .reduce import _dims, _grad_like_x, _sum
 
@@ -18,7 +19,11 @@ def _prod(x, *, dims, keepdim):
 
     def backward(gy):
         g = _grad_like_x(gy, x, dims, keepdim)
-        if not (x.array == 0).any():
+        # the zero test only on the host: on a device it would be a sync, and prod_others
+        # is exact (and differentiable) with or without zeros
+        if x.array.size == 0:
+            return g  # no elements, nothing to differentiate (and no groups to scan)
+        if on_host(x.array) and not (x.array == 0).any():
             y = _prod(x, dims=dims, keepdim=True)
             return g * y / x
         return g * _prod_others(x, dims=dims)
@@ -49,7 +54,8 @@ def _prod_others(x, *, dims):
     right = xp.cumprod(xp.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
 
     def backward(gy):
-        if not (x.array == 0).any():  # the closed form, differentiable to any order
+        # the closed form, differentiable to any order (host only: the test is a sync)
+        if on_host(x.array) and not (x.array == 0).any():
             r = gy / x
             return _prod(x, dims=dims, keepdim=True) / x * (_sum(r, dims=dims, keepdim=True) - r)
         return _prod_others_backward(gy, x, dims=dims)
@@ -93,9 +99,8 @@ def _prod_third(gw, gy, x, dims):
     """d/dx_m of ``sum_j gw_j gx_j`` = ``P / x_m * (W'G' - C')`` where W', G' and C' are the
     sums of gw/x, gy/x and gw gy / x**2 over the group without m (no zeros only). Called
     with gw the output gradient of prod_others_backward and gy its input g."""
-    if (x.array == 0).any():
-        raise OpRuntimeError("prod: the third derivative of prod is not implemented for "
-                             f"inputs containing zeros (shape {x.shape})")
+    device_check(~(x.array == 0).any(), "prod: the third derivative of prod is not "
+                 f"implemented for inputs containing zeros (shape {x.shape})", OpRuntimeError)
     rw, rg = gw / x, gy / x
 
     def others(t):

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from .. import dtypes
 from ..errors import OpIndexError, OpRuntimeError, OpTypeError, OpValueError
-from .checks import canonical_dim
+from .checks import canonical_dim, device_check, on_host
 from .op_registry import const as _const, register
 
 # the module (Tensor is looked up at call time: import cycle); not `from .. import tensor`,
@@ -120,7 +120,10 @@ def _check_bounds(op, idx, size, dim):
     if idx.size == 0:
         return
     bad = (idx < 0) | (idx >= size)
-    if bool(bad.any()):
+    if not on_host(idx):  # on a device: checked there, raised at the next sync
+        device_check(~bad.any(), f"{op}: an index is out of bounds for dimension {dim} with "
+                     f"size {size}", OpIndexError)
+    elif bad.any():
         value = int(idx[bad].reshape(-1)[0])
         raise OpIndexError(f"{op}: index {value} is out of bounds for dimension {dim} with "
                            f"size {size}")

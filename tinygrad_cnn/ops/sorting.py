@@ -13,7 +13,7 @@ import operator
 
 from .. import dtypes
 from ..errors import OpRuntimeError, OpTypeError
-from .checks import canonical_dim
+from .checks import canonical_dim, on_host
 from .op_registry import const as _const
 from .selection import ValuesIndices, _check_tensor, _gather, gather
 
@@ -98,8 +98,9 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     xp = input.xp
     a = xp.moveaxis(input.array, d, -1)
     # NaN breaks the partition's comparisons and bools do not partition: sort those fully
-    if k == 0 or k == n or a.dtype.kind == "b" or (a.dtype.kind == "f" and
-                                                   bool(xp.isnan(a).any())):
+    # (floats on a device always: testing them for NaN would be a sync)
+    if k == 0 or k == n or a.dtype.kind == "b" or (a.dtype.kind == "f" and (
+            not on_host(a) or xp.isnan(a).any())):
         pos = _argsort(xp, a, -1, largest, True)[..., :k]
     else:
         pos = _topk_positions(xp, a, k, largest)
