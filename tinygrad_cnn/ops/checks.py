@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import operator
 
-import numpy as _np
-
+from ..backend import numpy_backend as _cpu
 from ..errors import OpIndexError, OpTypeError, OpValueError
 
 
@@ -71,7 +70,7 @@ def broadcast_shapes(*shapes):
 
 def on_host(arr) -> bool:
     """True for NumPy arrays, whose values can be read without waiting on a device."""
-    return type(arr) is _np.ndarray or isinstance(arr, _np.generic)
+    return type(arr) is _cpu.array_type or isinstance(arr, _cpu.xp.generic)
 
 
 def device_check(ok, message: str, error=OpValueError) -> None:
