@@ -109,16 +109,24 @@ def test_unused_parameter_no_hang_mean_and_untouched(equiv_run):
     model = worker.Heads()
     x = tg.tensor(np.random.default_rng(3).standard_normal((4, 6)).astype(np.float32))
     model(x, use_b=True).sum().backward()
+    params = dict(model.named_parameters())
     for r, got in enumerate(ranks):
         for n in ("b.weight", "b.bias"):
-            np.testing.assert_allclose(got[f"grad.{n}"], dict(model.named_parameters())[n].grad.numpy()
-                                       / world, atol=1e-6, err_msg=f"{n} on rank {r}")
+            np.testing.assert_allclose(got[f"grad.{n}"], params[n].grad.numpy() / world,
+                                       atol=1e-6, err_msg=f"{n} on rank {r}")
         # head c: no rank used it, so no gradient anywhere and SGD (even with weight decay
         # and momentum) leaves it as it was
         for n in ("c.weight", "c.bias"):
             assert f"grad.{n}" not in got
             np.testing.assert_array_equal(got[f"after.{n}"], ranks[0][f"before.{n}"])
         np.testing.assert_array_equal(got["grad.trunk.weight"], ranks[0]["grad.trunk.weight"])
+
+
+def test_broadcast_buffers_from_rank_0_at_each_forward(equiv_run):
+    world, out = equiv_run
+    for r, got in enumerate(_load(out, "buffers", world)):
+        np.testing.assert_array_equal(got["bcast1"], [1.0] * 3)        # rank 0's
+        np.testing.assert_array_equal(got["bcast0"], [r + 1.0] * 3)    # its own
 
 
 def test_world_size_one_under_mpi_without_launcher(tmp_path):

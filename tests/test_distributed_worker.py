@@ -100,6 +100,21 @@ def scenario_equiv(out, rank, world):
         np.savez(os.path.join(out, f"equiv_{opt_name}_{cap}_{int(mixed)}_r{rank}.npz"), **params)
     scenario_no_sync(out, rank, world)
     scenario_unused(out, rank, world)
+    scenario_buffers(out, rank)
+
+
+def scenario_buffers(out, rank):
+    """Each rank's BatchNorm statistics set to rank + 1; momentum 0 keeps them through a
+    forward, so after it they show whether rank 0's were broadcast."""
+    from tinygrad_cnn.distributed import DistributedDataParallel as DDP
+    res = {}
+    for flag in (True, False):
+        bn = nn.BatchNorm1d(3, momentum=0.0)
+        ddp = DDP(bn, broadcast_buffers=flag)
+        bn.running_mean.array[...] = rank + 1
+        ddp(tg.randn(4, 3)).sum().backward()
+        res[f"bcast{int(flag)}"] = bn.running_mean.numpy()
+    np.savez(os.path.join(out, f"buffers_r{rank}.npz"), **res)
 
 
 def scenario_no_sync(out, rank, world, k=3, b=2):

@@ -71,7 +71,7 @@ class DistributedDataParallel(Module):
                 t._bump_version()
         self._params = [p for _, p in named if p.requires_grad]
         self._names = [n for n, p in named if p.requires_grad]
-        self._buffers = [b for _, b in buffers]
+        self._sync_buffers = [b for _, b in buffers]
         cap = None if bucket_cap_mb is None else bucket_cap_mb * 2 ** 20
         self._buckets = make_buckets(self._params, cap)
         self._where = {}
@@ -91,10 +91,10 @@ class DistributedDataParallel(Module):
             raise RuntimeError("DistributedDataParallel: the previous backward() did not "
                                "finish its gradient reduction (it raised?); the ranks are "
                                "out of step, restart the job")
-        if self.broadcast_buffers and self._buffers and self.training and \
+        if self.broadcast_buffers and self._sync_buffers and self.training and \
                 self._backend.world_size > 1:
             with grad_mode.no_grad():
-                for b in self._buffers:
+                for b in self._sync_buffers:
                     self._backend.broadcast(_contiguous(b), 0,
                                             f"broadcast of the buffers (step {self._step})")
                     b._bump_version()
