@@ -105,7 +105,8 @@ def is_initialized():
 def _require(op):
     if _Group.backend is None:
         raise RuntimeError(f"{op}: default process group has not been initialized, please "
-                           "make sure to call init_process_group()")
+                           "make sure to call tinygrad_cnn.distributed.init_process_group() "
+                           "(under a launcher for more than one rank)")
     return _Group.backend
 
 
