@@ -30,7 +30,7 @@ class Tensor(TensorMethods):
     """
 
     __slots__ = ("array", "grad", "requires_grad", "grad_fn", "_output_nr", "_hooks", "_vc",
-                 "_base", "__weakref__")
+                 "_base", "_post_hooks", "__weakref__")
     __array_ufunc__ = None  # numpy defers ``array * tensor`` to Tensor.__rmul__
     __hash__ = object.__hash__  # identity hash: tensors go in sets and dict keys
 
@@ -49,6 +49,7 @@ class Tensor(TensorMethods):
         self._hooks = None
         self._vc = None
         self._base = None
+        self._post_hooks = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -67,6 +68,7 @@ class Tensor(TensorMethods):
         t._hooks = None
         t._vc = None
         t._base = None
+        t._post_hooks = None
         return t
 
     @classmethod
@@ -323,6 +325,26 @@ class Tensor(TensorMethods):
             hooks = self.grad_fn.tensor_hooks[self._output_nr]
         hooks.append(hook) if hook not in hooks else None
         return _HookHandle(hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` after backward() accumulated a gradient into this leaf's
+        ``.grad`` (PyTorch's hook of that name; its return value must be None).
+        ``autograd.grad`` touches no ``.grad`` and so calls none. Returns a handle with
+        ``.remove()``. DistributedDataParallel uses it to start a bucket's all-reduce as
+        soon as the bucket's last gradient is in."""
+        if not callable(hook):
+            raise TypeError(f"register_post_accumulate_grad_hook: hook must be callable, got "
+                            f"{type(hook).__name__}")
+        if not self.requires_grad:
+            raise RuntimeError("register_post_accumulate_grad_hook: cannot register a hook on "
+                               "a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook: post accumulate grad hooks "
+                               "cannot be registered on non-leaf tensors")
+        if self._post_hooks is None:
+            self._post_hooks = []
+        self._post_hooks.append(hook)
+        return _HookHandle(self._post_hooks, hook)
 
     # ------------------------------------------------------------ display
     def __repr__(self):

@@ -6,6 +6,9 @@ from .graph import Node
 
 def __getattr__(name):
     # these need Tensor, which needs this package: load them on first use
+    if name == "queue_callback":
+        from .engine import queue_callback
+        return queue_callback
     if name in ("backward", "grad"):
         from . import api
         return getattr(api, name)
@@ -20,4 +23,4 @@ def __getattr__(name):
 
 __all__ = ["detect_anomaly", "inference_mode", "no_grad", "enable_grad", "set_grad_enabled",
            "is_grad_enabled", "Node", "backward", "grad", "Function", "FunctionCtx", "gradcheck",
-           "gradgradcheck"]
+           "gradgradcheck", "queue_callback"]

@@ -60,14 +60,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     tensors, roots, retain_graph = _prepare("backward", tensors, grad_tensors, retain_graph,
                                             create_graph)
     if inputs is not None:
-        inputs = _as_tuple(inputs)
-        grads = run_backward(tensors, roots, retain_graph, create_graph, inputs=inputs,
-                             allow_unused=True)
-        from .engine import _accumulate
-        stored = set()
-        for t, g in zip(inputs, grads):
-            if g is not None:
-                _accumulate(t, g, create_graph, stored)
+        run_backward(tensors, roots, retain_graph, create_graph, inputs=_as_tuple(inputs),
+                     allow_unused=True, accumulate_inputs=True)
         return
     run_backward(tensors, roots, retain_graph, create_graph)
 

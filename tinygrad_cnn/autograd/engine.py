@@ -10,7 +10,9 @@
 3. checks every returned gradient against the shape and dtype recorded on the edge: a
    gradient of a broadcast shape is summed back (``sum_to``), a dtype is cast back, anything
    else is a bug in the op and raises naming it;
-4. frees each closure after it ran unless ``retain_graph``.
+4. frees each closure after it ran unless ``retain_graph``;
+5. after a leaf's ``.grad`` was written, calls its post-accumulate-grad hooks, and once the
+   whole graph ran, the callbacks queued during it (:func:`queue_callback`), in order.
 
 Closures run with grad mode set to ``create_graph``: without it their Tensor ops record
 nothing; with it the backward pass is itself a graph, so gradients of gradients work.
@@ -18,9 +20,37 @@ Buffers hold one gradient per single-output node (a list for multi-output Functi
 """
 from __future__ import annotations
 
+import threading
+
 from ..backend import numpy_backend
 from . import grad_mode
 from .graph import Node, expected_meta
+
+
+# One list of queued callbacks per backward pass in progress on this thread (innermost last):
+# a hook may itself run a backward, whose callbacks must not end the outer pass's.
+_callbacks = threading.local()
+
+
+def queue_callback(callback):
+    """Call ``callback()`` (no arguments) when the backward pass now running has finished,
+    after every gradient was accumulated (PyTorch's
+    ``Variable._execution_engine.queue_callback``). Callbacks run in the order queued; one
+    may queue another. Only valid inside a backward pass (from a hook)."""
+    if not callable(callback):
+        raise TypeError(f"queue_callback: expected a callable, got {type(callback).__name__}")
+    frames = getattr(_callbacks, "frames", None)
+    if not frames:
+        raise RuntimeError("queue_callback: no backward pass is running; call it from a hook "
+                           "during backward()")
+    frames[-1].append(callback)
+
+
+def _run_callbacks(queue):
+    i = 0
+    while i < len(queue):  # a callback may queue more: they run too, after it
+        queue[i]()
+        i += 1
 
 
 def _count_dependencies(root_keys):
@@ -95,16 +125,40 @@ def _broadcasts_to(shape, target):
 
 
 def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None,
-                 allow_unused=False, on_step=None):
+                 allow_unused=False, on_step=None, accumulate_inputs=False):
     """Back-propagate ``root_grads`` from ``roots``.
 
     Without ``inputs`` the gradients accumulate into the ``.grad`` of leaves (and of tensors
     that called ``retain_grad``). With ``inputs`` nothing is written to ``.grad``: the
-    gradients of those tensors are returned as a tuple (``autograd.grad``).
+    gradients of those tensors are returned as a tuple (``autograd.grad``), unless
+    ``accumulate_inputs`` (``backward(inputs=...)``) adds them to those tensors' ``.grad``.
 
     ``on_step(node, gy, grads)`` is called after each node's closure ran, in the order the
-    engine runs them (the graph viewer's step-by-step backward uses it).
+    engine runs them (the graph viewer's step-by-step backward uses it). Callbacks queued
+    during the pass run at its end; after an exception they are dropped.
     """
+    frames = getattr(_callbacks, "frames", None)
+    if frames is None:
+        frames = _callbacks.frames = []
+    queue = []
+    frames.append(queue)
+    try:
+        out = _run_graph(roots, root_grads, retain_graph, create_graph, inputs, allow_unused,
+                         on_step)
+        if accumulate_inputs:
+            stored = set()
+            for t, g in zip(inputs, out):
+                if g is not None:
+                    _accumulate(t, g, create_graph, stored)
+                    _post_accumulate(t)
+            out = None
+        _run_callbacks(queue)
+    finally:
+        frames.pop()
+    return out
+
+
+def _run_graph(roots, root_grads, retain_graph, create_graph, inputs, allow_unused, on_step):
     from ..tensor import Tensor
     make = Tensor._make
 
@@ -286,6 +340,16 @@ def _finish_leaf(leaf, g, capture, captured, create_graph, stored):
             captured[i] = g
         return
     _accumulate(leaf, g, create_graph, stored)
+    if leaf._post_hooks:
+        _post_accumulate(leaf)
+
+
+def _post_accumulate(t):
+    for fn in list(t._post_hooks or ()):  # a hook may remove itself
+        r = fn(t)
+        if r is not None:
+            raise RuntimeError("post accumulate grad hooks must return None, got "
+                               f"{type(r).__name__} from {fn!r}")
 
 
 def _accumulate(t, g, create_graph, stored):

@@ -12,6 +12,7 @@ from .datasets import MNIST, load_digits, read_idx
 from .loader import DataLoader, default_collate, default_convert, get_worker_info
 from .sampler import (
                       BatchSampler,
+                      DistributedSampler,
                       RandomSampler,
                       Sampler,
                       SequentialSampler,
@@ -19,7 +20,8 @@ from .sampler import (
                       WeightedRandomSampler,
 )
 
-__all__ = ["MNIST", "BatchSampler", "ConcatDataset", "DataLoader", "Dataset", "IterableDataset",
+__all__ = ["MNIST", "BatchSampler", "ConcatDataset", "DataLoader", "Dataset",
+           "DistributedSampler", "IterableDataset",
            "RandomSampler", "Sampler", "SequentialSampler", "Subset", "SubsetRandomSampler",
            "TensorDataset", "WeightedRandomSampler", "default_collate", "default_convert",
            "get_worker_info", "load_digits", "random_split", "read_idx"]

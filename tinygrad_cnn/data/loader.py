@@ -164,7 +164,9 @@ class DataLoader:
         self.worker_init_fn, self.persistent_workers = worker_init_fn, persistent_workers
         self.prefetch_factor, self.device = prefetch_factor, device
         self.generator = _np.random.default_rng(seed) if seed is not None else generator
-        self._fast = collate_fn is None and sampler is None and batch_sampler is None and \
+        # a TensorDataset batched by our own BatchSampler (over any sampler: DistributedSampler
+        # included) is one fancy index per tensor, the same batch default_collate would stack
+        self._fast = collate_fn is None and batch_sampler is None and \
             isinstance(dataset, TensorDataset) and batch_size is not None
         self.collate_fn = collate_fn if collate_fn is not None else (
             default_collate if batch_size is not None or batch_sampler is not None

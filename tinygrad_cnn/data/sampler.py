@@ -135,3 +135,66 @@ class BatchSampler(Sampler):
     def __len__(self):
         n = len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
+class DistributedSampler(Sampler):
+    """Rank ``rank``'s share of ``dataset`` out of ``num_replicas`` (PyTorch's semantics).
+
+    Every rank gets ``num_samples`` indices. Without ``drop_last`` the index list is padded
+    with its own first indices up to a multiple of ``num_replicas`` (so some samples are seen
+    twice per epoch); with it the tail is dropped instead. Rank ``r`` takes positions
+    ``r, r + num_replicas, ...``. With ``shuffle`` the list is a permutation drawn from
+    ``seed + epoch``: identical on every rank (so the shards are disjoint) and new after
+    ``set_epoch(epoch)``; call it at the start of each epoch. ``num_replicas`` and ``rank``
+    default to the process group's. (The permutation is NumPy's, not torch's: the same
+    rules, other numbers.)
+    """
+
+    def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0,
+                 drop_last=False):
+        if num_replicas is None or rank is None:
+            from .. import distributed
+            if not distributed.is_initialized():
+                raise RuntimeError("DistributedSampler: num_replicas and rank default to the "
+                                   "process group's; call "
+                                   "tinygrad_cnn.distributed.init_process_group() first or "
+                                   "pass them")
+            num_replicas = distributed.get_world_size() if num_replicas is None \
+                else num_replicas
+            rank = distributed.get_rank() if rank is None else rank
+        for name, val in (("num_replicas", num_replicas), ("rank", rank), ("seed", seed)):
+            if isinstance(val, bool) or not isinstance(val, numbers.Integral):
+                raise TypeError(f"DistributedSampler: {name} must be an int, got {val!r}")
+        if num_replicas < 1:
+            raise ValueError(f"DistributedSampler: num_replicas must be at least 1, got "
+                             f"{num_replicas}")
+        if not 0 <= rank < num_replicas:
+            raise ValueError(f"DistributedSampler: invalid rank {rank}, rank should be in "
+                             f"the interval [0, {num_replicas - 1}]")
+        self.dataset, self.num_replicas, self.rank = dataset, int(num_replicas), int(rank)
+        self.shuffle, self.seed, self.drop_last = bool(shuffle), int(seed), bool(drop_last)
+        self.epoch = 0
+        n = len(dataset)
+        if drop_last and n % self.num_replicas:
+            self.num_samples = -(-(n - self.num_replicas) // self.num_replicas)
+        else:
+            self.num_samples = -(-n // self.num_replicas)
+        self.total_size = self.num_samples * self.num_replicas
+
+    def __iter__(self):
+        import numpy as _np  # host-side index work, once per epoch
+        n = len(self.dataset)
+        idx = _np.random.default_rng(self.seed + self.epoch).permutation(n) if self.shuffle \
+            else _np.arange(n)
+        if not self.drop_last and self.total_size > n:
+            idx = _np.resize(idx, self.total_size)  # repeats idx from its start
+        else:
+            idx = idx[:self.total_size]
+        return iter(idx[self.rank:self.total_size:self.num_replicas].tolist())
+
+    def __len__(self):
+        return self.num_samples
+
+    def set_epoch(self, epoch):
+        """Use permutation ``seed + epoch`` from the next ``iter()`` on."""
+        self.epoch = int(epoch)

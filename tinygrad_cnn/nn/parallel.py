@@ -1,5 +1,5 @@
 """``nn.parallel``: DataParallel on one device (it calls the module), and the name of
-DistributedDataParallel, which lives in ``tinygrad_cnn.distributed`` once that exists."""
+DistributedDataParallel, which lives in ``tinygrad_cnn.distributed``."""
 from __future__ import annotations
 
 from .module import Module
@@ -17,7 +17,7 @@ class DataParallel(Module):
         if device_ids is not None and len(list(device_ids)) > 1:
             raise NotImplementedError(
                 f"DataParallel: device_ids={list(device_ids)}: splitting a batch over several "
-                "GPUs in one process is not supported; use one device (or, once available, "
+                "GPUs in one process is not supported; use one device (or "
                 "tinygrad_cnn.distributed with one process per GPU)")
         self.module = module
         self.device_ids = list(device_ids) if device_ids is not None else None
@@ -27,21 +27,12 @@ class DataParallel(Module):
         return self.module(*args, **kwargs)
 
 
-class DistributedDataParallel(Module):
-    """Placeholder: data-parallel training over processes needs ``tinygrad_cnn.distributed``
-    (process groups, all-reduce), which is not available yet."""
-
-    def __new__(cls, *args, **kwargs):
-        try:
-            from .. import distributed
-            impl = getattr(distributed, "DistributedDataParallel", None)
-        except ImportError:
-            impl = None
-        if impl is None or impl is cls:
-            raise NotImplementedError(
-                "nn.parallel.DistributedDataParallel needs tinygrad_cnn.distributed, which is "
-                "not available yet; on one process, use the module itself (or DataParallel)")
-        return impl(*args, **kwargs)
+def __getattr__(name):
+    # the class lives in tinygrad_cnn.distributed (it needs nn, so nn cannot import it first)
+    if name == "DistributedDataParallel":
+        from ..distributed.ddp import DistributedDataParallel
+        return DistributedDataParallel
+    raise AttributeError(f"module 'tinygrad_cnn.nn.parallel' has no attribute {name!r}")
 
 
-__all__ = ["DataParallel", "DistributedDataParallel"]
+__all__ = ["DataParallel", "DistributedDataParallel"]  # noqa: F822 (module __getattr__)
