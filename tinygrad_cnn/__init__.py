@@ -6,7 +6,7 @@
     x.grad  # 2 * x
 """
 from .tensor import Tensor  # noqa: I001  (Tensor first: the op modules look it up)
-from . import autograd, backend, data, functional, nn, ops, optim, viz
+from . import autograd, backend, data, distributed, functional, nn, ops, optim, viz
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .autograd.function import Function
 from .autograd.gradcheck import gradcheck, gradgradcheck
