@@ -239,3 +239,44 @@ def test_pixel_shuffle_round_trip_and_bad_arguments():
         F.pixel_shuffle(x, 0)
     with pytest.raises(ValueError, match=r"at least 3 dims"):
         F.pixel_shuffle(tg.ones(4, 4), 2)
+
+
+# ---------------------------------------------------------------- reflect / nearest fast ops
+@requires_torch
+@pytest.mark.parametrize("shape,pad", [((2, 3, 7), (3, 2)), ((1, 2, 5, 6), (4, 1, 0, 4)),
+                                       ((1, 2, 4, 5, 3), (1, 2, 2, 0, 3, 1))], ids=str)
+def test_reflect_pad_op_matches_torch_and_is_the_path_taken(shape, pad):
+    from unittest import mock
+
+    from tinygrad_cnn.ops import resample as rs
+    check_op(lambda x: (F if isinstance(x, tg.Tensor) else TF).pad(x, pad, mode="reflect"),
+             inputs=[rand(*shape)], gradcheck=True)
+    with mock.patch.object(rs, "pad_reflect", side_effect=AssertionError("taken")):
+        with pytest.raises(AssertionError, match="taken"):
+            F.pad(tg.tensor(rand(*shape)), pad, mode="reflect")
+
+
+def test_reflect_pad_second_derivatives():
+    x = tg.tensor(rand(1, 2, 4, 5), requires_grad=True)
+    assert tg.gradgradcheck(lambda t: F.pad(t, (3, 1, 2, 3), mode="reflect") ** 2, [x])
+
+
+@requires_torch
+@pytest.mark.parametrize("shape,kw", [((2, 3, 4, 5), dict(scale_factor=2)),
+                                      ((2, 3, 4, 5), dict(scale_factor=(3, 1))),
+                                      ((2, 3, 4, 5), dict(size=(8, 15))),
+                                      ((2, 3, 5), dict(scale_factor=3.0)),
+                                      ((1, 2, 3, 2, 4), dict(scale_factor=(1, 2, 2)))], ids=str)
+def test_integer_nearest_upsample_matches_torch_and_is_the_path_taken(shape, kw):
+    from unittest import mock
+
+    from tinygrad_cnn.ops import resample as rs
+    check_op(lambda x: _interp(x, mode="nearest", **kw), inputs=[rand(*shape)], gradcheck=True)
+    with mock.patch.object(rs, "repeat_nearest", side_effect=AssertionError("taken")):
+        with pytest.raises(AssertionError, match="taken"):
+            _interp(tg.tensor(rand(*shape)), mode="nearest", **kw)
+
+
+def test_integer_nearest_upsample_second_derivatives():
+    x = tg.tensor(rand(1, 2, 3, 4), requires_grad=True)
+    assert tg.gradgradcheck(lambda t: F.interpolate(t, scale_factor=2) ** 2, [x])

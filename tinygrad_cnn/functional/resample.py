@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 
+from ..backend import numpy_backend as _cpu
 from ..errors import OpTypeError, OpValueError
 from ..ops import resample as _rs
 from ..ops.cnn_args import check_float, require_tensor
@@ -68,6 +69,20 @@ def _source_index(xp, n_in, n_out, scale, align_corners, mode):
     return xp.maximum((dst + 0.5) * scale - 0.5, 0.0)
 
 
+def _integer_factor(s_in, out, scales):
+    """The integer factors when nearest interpolation is a plain repeat of each pixel (the
+    source indices, worked out on the host as the gather would, are dst // factor), else
+    None."""
+    np = _cpu.xp
+    factor = tuple(o // i if i and o % i == 0 else 0 for i, o in zip(s_in, out))
+    if not all(factor):
+        return None
+    for i, o, sc, f in zip(s_in, out, scales, factor):
+        if not np.array_equal(_source_index(np, i, o, sc, None, "nearest"), np.arange(o) // f):
+            return None
+    return factor
+
+
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
     """Resize the spatial dims of (n, c, *spatial) input, as torch.nn.functional.interpolate
@@ -122,6 +137,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             [1.0 / v for v in sf]
     xp = input.xp
     if mode == "nearest":
+        factor = _integer_factor(s_in, out, scales)
+        if factor is not None:
+            return _rs.repeat_nearest(input, factor=factor)
         idx = [_source_index(xp, i, o, sc, None, mode) for i, o, sc in zip(s_in, out, scales)]
         mesh = xp.ix_(*idx)
         return input[(slice(None), slice(None)) + tuple(mesh)]
@@ -202,6 +220,8 @@ def pad(input, pad, mode="constant", value=0.0):
             lo, hi = max(-b, 0), s - max(-a, 0)
             i = lo + (xp.arange(-max(b, 0), hi - lo + max(a, 0)) % (hi - lo))
         idx.append(i)
+    if mode == "reflect" and min(before + after) >= 0:
+        return _rs.pad_reflect(input, before=tuple(before), after=tuple(after))
     lead = (slice(None),) * (input.ndim - k)
     return input[lead + tuple(xp.ix_(*idx))]
 

@@ -24,8 +24,11 @@ The batch is processed in chunks whose accumulator fits in cache (``CHUNK_BUDGET
 """
 from __future__ import annotations
 
+from ..backend import numpy_backend as _cpu
 from .cnn_args import out_size
 from .windows import prod, taps
+
+_AXPY = {_cpu.xp.dtype("float32"): "saxpy", _cpu.xp.dtype("float64"): "daxpy"}
 
 # Elements of one chunk's buffers (phases, accumulator, temporary; 256 K = 1 MB of
 # float32): every tap passes over them, so they should stay in cache, but smaller chunks
@@ -75,29 +78,37 @@ class PhaseGrid:
             out.append((slice(j0, si, sti), slice(p0, p0 + cnt)))
         return out
 
-    def _phase_view(self, buf, ph):
+    def _phase_view(self, buf, ph, cm):
+        if cm:  # (c, nph, m, size): the lead dims of a phase are (c, m)
+            return buf[:, ph, :, :prod(self.Q)].reshape((buf.shape[0], buf.shape[2]) + self.Q)
         m, c = buf.shape[1:3]
         return buf[ph, :, :, :prod(self.Q)].reshape((m, c) + self.Q)
 
-    def fill(self, xp, x):
-        """The phase buffers of the chunk x (m, c, *s): zero padding around x."""
+    def fill(self, xp, x, channel_major=False):
+        """The phase buffers of the chunk x (m, c, *s), zero padding around x: shape
+        (nph, m, c, size), or (c, nph, m, size) with ``channel_major`` (then each channel's
+        phase holds the m samples end to end, one contiguous vector)."""
         m, c = x.shape[:2]
-        buf = xp.zeros((len(self.phases), m, c, self.size), dtype=x.dtype)
+        nph = len(self.phases)
+        shape = (c, nph, m, self.size) if channel_major else (nph, m, c, self.size)
+        buf = xp.zeros(shape, dtype=x.dtype)
+        src = x.swapaxes(0, 1) if channel_major else x
         lead = (slice(None), slice(None))
         for ph, r in enumerate(self.phases):
             parts = self._parts(r)
-            self._phase_view(buf, ph)[lead + tuple(p for _, p in parts)] = \
-                x[lead + tuple(xs for xs, _ in parts)]
+            self._phase_view(buf, ph, channel_major)[lead + tuple(p for _, p in parts)] = \
+                src[lead + tuple(xs for xs, _ in parts)]
         return buf
 
-    def unfill(self, buf, z):
+    def unfill(self, buf, z, channel_major=False):
         """Write the interior of the phase buffers back into z (m, c, *s): fill's adjoint
         (each x cell lives in exactly one phase)."""
         lead = (slice(None), slice(None))
+        dst = z.swapaxes(0, 1) if channel_major else z
         for ph, r in enumerate(self.phases):
             parts = self._parts(r)
-            z[lead + tuple(xs for xs, _ in parts)] = \
-                self._phase_view(buf, ph)[lead + tuple(p for _, p in parts)]
+            dst[lead + tuple(xs for xs, _ in parts)] = \
+                self._phase_view(buf, ph, channel_major)[lead + tuple(p for _, p in parts)]
         return z
 
     def tap(self, buf, t):
@@ -133,6 +144,120 @@ class PhaseGrid:
                 r[(Ellipsis, slice(self.o[i], None)) + (slice(None),) * (nd - 1 - i)] = 0
 
 
+# ---------------------------------------------------------------- per-channel BLAS path
+# On NumPy with SciPy, each channel's taps are BLAS axpy calls (y += w·x in one fused pass,
+# at an offset into the channel's samples laid end to end) and its weight-gradient taps BLAS
+# dots, instead of a multiply and an add over whole chunks (two passes, a temporary).
+# Measured here (N8 C64 56² 3×3, one thread): forward 4.4 ms against 6.1 ms. The calls are
+# per (channel, filter, tap), so short channels (small images) keep the chunk path: below
+# BLAS_MIN_LENGTH values per channel the call overhead outweighs the saved pass.
+BLAS_MIN_LENGTH = 4096
+# OpenBLAS runs axpy and dot on all its threads above 10 000 elements; on a loaded machine
+# (and this one is shared) the threads' hand-offs cost more than the pass (measured: forward
+# 10-14 ms threaded against 4 ms in one thread), so the vectors go in segments below that.
+BLAS_SEGMENT = 10000
+
+
+def _axpy_for(xp, dtype, length):
+    """SciPy's axpy for ``dtype`` when the per-channel BLAS path applies, else None."""
+    if xp is not _cpu.xp or length < BLAS_MIN_LENGTH or dtype not in _AXPY:
+        return None
+    try:
+        from scipy.linalg import blas
+    except ImportError:
+        return None
+    return getattr(blas, _AXPY[dtype])
+
+
+def _length(grid, n):
+    """Values per channel vector: the n samples' grids end to end, the last one cut at q."""
+    return (n - 1) * grid.size + grid.q
+
+
+def _segments(length):
+    """(start, stop) pieces of [0, length), each at most BLAS_SEGMENT long."""
+    k = -(-length // BLAS_SEGMENT)
+    step = -(-length // k)
+    return [(i, min(i + step, length)) for i in range(0, length, step)]
+
+
+def _channel_rows(xp, grid, gy5, dtype):
+    """gy5 (n, c, mult, *o) on the grid rows, channel-major: (c, mult, n·size), zeros at
+    the row ends and beyond q (so junk positions contribute nothing)."""
+    n, c, mult = gy5.shape[:3]
+    rows = xp.zeros((c, mult, n, grid.size), dtype=dtype)
+    r = rows[..., :grid.q].reshape((c, mult, n) + grid.row_shape)
+    r[(Ellipsis,) + tuple(slice(0, oo) for oo in grid.o)] = \
+        gy5.transpose((1, 2, 0) + tuple(range(3, gy5.ndim)))
+    return rows.reshape(c, mult, n * grid.size)
+
+
+def _axpy_tap(axpy, src, dst, length, a, offx, offy):
+    """dst[offy : offy + length] += a · src[offx : offx + length]. BLAS skips the update
+    when a == 0, which would drop a 0 · Inf = NaN: such taps go through NumPy."""
+    if a == 0:
+        dst[offy:offy + length] += src[offx:offx + length] * a
+    else:
+        axpy(src, dst, length, a, offx, 1, offy, 1)
+
+
+def _forward_blas(axpy, xp, x, wt, grid, dtype):
+    """y (n, c, mult, *o) by per-channel axpy over the taps; wt (c, mult, kp) on the host."""
+    n, c = x.shape[:2]
+    mult = wt.shape[1]
+    buf = grid.fill(xp, x.astype(dtype, copy=False), channel_major=True)
+    buf = buf.reshape(c, len(grid.phases), n * grid.size)
+    length = _length(grid, n)
+    acc = xp.empty((c, mult, n * grid.size), dtype=dtype)
+    wl = wt.tolist()  # host data: this path runs on NumPy only
+    ph0, off0 = grid.tap_at[0]
+    segs = _segments(length)
+    for ci in range(c):
+        for j in range(mult):
+            a, wv = acc[ci, j], wl[ci][j]
+            xp.multiply(buf[ci, ph0, off0:off0 + length], wv[0], out=a[:length])
+            for t in range(1, len(grid.tap_at)):
+                ph, off = grid.tap_at[t]
+                for s0, s1 in segs:
+                    _axpy_tap(axpy, buf[ci, ph], a, s1 - s0, wv[t], off + s0, s0)
+    out = grid.real(acc.reshape(c, mult, n, grid.size)[..., :grid.q])   # (c, mult, n, *o)
+    return out.transpose((2, 0, 1) + tuple(range(3, out.ndim)))
+
+
+def _weight_blas(xp, x, gy5, grid, dtype):
+    """gw (c, mult, kp) by per-channel dots; junk positions pair x with zeros of gy, so the
+    result is exact when finite (the caller redoes a non-finite one the exact way)."""
+    n, c, mult = gy5.shape[:3]
+    buf = grid.fill(xp, x.astype(dtype, copy=False), channel_major=True)
+    buf = buf.reshape(c, len(grid.phases), n * grid.size)
+    rows = _channel_rows(xp, grid, gy5, dtype)
+    length = _length(grid, n)
+    segs = _segments(length)
+    gw = [[[sum(float(xp.dot(buf[ci, ph, off + s0:off + s1], rows[ci, j, s0:s1]))
+                for s0, s1 in segs) for ph, off in grid.tap_at]
+           for j in range(mult)] for ci in range(c)]
+    return xp.asarray(gw, dtype=dtype)
+
+
+def _transpose_blas(axpy, xp, gy5, wt, grid, dtype, z):
+    """The spread into z (n, c, *size) by per-channel axpy into the phase buffers; needs a
+    finite w (w·0 at the row ends would be NaN)."""
+    n, c, mult = gy5.shape[:3]
+    rows = _channel_rows(xp, grid, gy5, dtype)
+    nph = len(grid.phases)
+    buf = xp.zeros((c, nph, n * grid.size), dtype=dtype)
+    length = _length(grid, n)
+    wl = wt.tolist()  # host data: this path runs on NumPy only
+    segs = _segments(length)
+    for ci in range(c):
+        for j in range(mult):
+            for t, (ph, off) in enumerate(grid.tap_at):
+                for s0, s1 in segs:
+                    _axpy_tap(axpy, rows[ci, j], buf[ci, ph], s1 - s0, wl[ci][j][t], s0,
+                              off + s0)
+    return grid.unfill(buf.reshape(c, nph, n, grid.size), z, channel_major=True)
+
+
 def _blocks(n, c, per_channel):
     """(batch slice, channel slice) pairs whose buffers (``per_channel`` elements per sample
     and channel) fit the budget: whole samples when they fit, else channel blocks of one
@@ -151,6 +276,10 @@ def depthwise_forward(xp, x, w, st, pad, d):
     mult = w.shape[0] // c
     grid = PhaseGrid(x.shape[2:], w.shape[2:], st, pad, d)
     dtype = xp.result_type(x.dtype, w.dtype)
+    axpy = _axpy_for(xp, dtype, _length(grid, n))
+    if axpy is not None:
+        y = _forward_blas(axpy, xp, x, w.reshape(c, mult, -1).astype(dtype), grid, dtype)
+        return xp.ascontiguousarray(y).reshape((n, c * mult) + grid.o)
     wt = w.reshape(c, mult, -1, 1).astype(dtype, copy=False)        # (c, mult, kp, 1)
     y = xp.empty((n, c, mult) + grid.o, dtype=dtype)
     for bs, cs in _blocks(n, c, grid.per_channel(mult)):
@@ -174,7 +303,9 @@ def depthwise_weight(xp, x, gy, k, st, pad, d):
     With a finite chunk each tap is one batched (m, c) dot product of its contiguous slice
     with gy laid out on the grid rows (zero at the row ends); a chunk holding an Inf/NaN
     reads the tap views at the real outputs only (a strided einsum, slower), so that no
-    0 · Inf is ever formed."""
+    0 · Inf is ever formed. On NumPy the check is on host data (the per-channel path checks
+    its small result instead); other backends always take the exact einsum, so nothing
+    waits on the device."""
     n, c = x.shape[:2]
     k = tuple(k)
     mult = gy.shape[1] // c
@@ -184,12 +315,17 @@ def depthwise_weight(xp, x, gy, k, st, pad, d):
     spatial = "xyz"[:len(k)]
     spec = f"mc{spatial},mcj{spatial}->cj"
     gy5 = gy.reshape((n, c, mult) + grid.o)
+    host = xp is _cpu.xp
+    if _axpy_for(xp, dtype, _length(grid, n)) is not None:
+        fast = _weight_blas(xp, x, gy5, grid, dtype)
+        if xp.isfinite(fast).all():  # else an Inf/NaN met a row end's zero: exact path
+            return fast.reshape((c * mult, 1) + k)
     for bs, cs in _blocks(n, c, grid.per_channel(mult)):
         xc = x[bs, cs].astype(dtype, copy=False)
         buf = grid.fill(xp, xc)
         g5 = gy5[bs, cs].astype(dtype, copy=False)
         gwb = gw[cs]                                                     # a view: += writes gw
-        if not bool(xp.isfinite(xc).all()):
+        if not host or not xp.isfinite(xc).all():
             for t in range(len(grid.tap_at)):
                 gwb[:, :, t] += xp.einsum(spec, grid.tap_real(xp, buf, t), g5)
             continue
@@ -221,6 +357,10 @@ def depthwise_transpose(xp, gy, w, st, pad, d, c, size):
     wt = w.reshape(c, mult, -1, 1).astype(dtype, copy=False)
     z = xp.empty((n, c) + tuple(size), dtype=dtype)
     gy5 = gy.reshape((n, c, mult) + grid.o)
+    axpy = _axpy_for(xp, dtype, _length(grid, n))
+    if axpy is not None and xp.isfinite(w).all():  # host data (the path is NumPy only)
+        return _transpose_blas(axpy, xp, gy5.astype(dtype, copy=False), wt[..., 0], grid,
+                               dtype, z)
     for bs, cs in _blocks(n, c, grid.per_channel(mult)):
         g5 = gy5[bs, cs]
         m, cb = g5.shape[:2]
