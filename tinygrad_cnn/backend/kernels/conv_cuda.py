@@ -34,6 +34,7 @@ template <typename T> struct Acc {            // the accumulator type and its co
     __device__ static T load(T v) { return v; }
     __device__ static T store(T v) { return v; }
 };
+#ifndef TG_HOST_BUILD   // (tests/test_kernels_conv_host.py runs the float kernels on the CPU)
 template <> struct Acc<unsigned short> {      // float16 bits, summed in float
     typedef float type;
     __device__ static float load(unsigned short h) {
@@ -43,6 +44,7 @@ template <> struct Acc<unsigned short> {      // float16 bits, summed in float
         unsigned short h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f)); return h;
     }
 };
+#endif
 
 // cols (C, K0, K1, K2, M, R0, R1, R2) from x (M, C, S0, S1, S2) read through its strides.
 template <typename T>
