@@ -190,6 +190,28 @@ def test_one_sample_chunks_match_torch(monkeypatch, name, xs, ws, kw):
              gradcheck=False)
 
 
+@pytest.mark.parametrize("stride", [1, 2], ids=["grid", "strided"])
+def test_weight_gradient_reuses_the_forward_chunks_when_the_budget_changes(monkeypatch, stride):
+    """A GPU's budget follows its free memory, so the backward may cut the batch differently
+    from the forward: the kept columns carry their own batch slices."""
+    from tinygrad_cnn.backend.kernels import conv_numpy
+
+    def grads(budget_before, budget_after):
+        x = tg.tensor(rand(5, 2, 7, 6, seed=1), requires_grad=True)
+        w = tg.tensor(rand(3, 2, 3, 3, seed=2), requires_grad=True)
+        monkeypatch.setattr(conv_numpy, "COLS_BUDGET", budget_before)
+        y = F.conv2d(x, w, stride=stride, padding=1)
+        monkeypatch.setattr(conv_numpy, "COLS_BUDGET", budget_after)
+        y.backward(tg.tensor(rand(*y.shape, seed=3)))
+        return x.grad.numpy(), w.grad.numpy()
+
+    whole = grads(1 << 20, 1 << 20)
+    for a, b in zip(grads(200, 1 << 20), whole):     # 1-sample chunks, then one chunk
+        assert_close(a, b, 1e-12, 1e-12, "forward chunked, backward whole")
+    for a, b in zip(grads(1 << 20, 200), whole):
+        assert_close(a, b, 1e-12, 1e-12, "forward whole, backward chunked")
+
+
 @pytest.mark.parametrize("nd", [1, 2, 3])
 @pytest.mark.parametrize("seed", range(4))
 def test_grid_layout_agrees_with_strided_layout(nd, seed):
