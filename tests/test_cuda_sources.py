@@ -38,17 +38,19 @@ def test_every_source_compiles_to_ptx():
 
 
 def test_the_conv_sources_are_registered_with_every_dtype():
-    """im2col and col2im, each for float16 (as its bits), float32 and float64."""
+    """im2col and col2im, each for float16 (as its bits), float32 and float64, with int and
+    long long indices."""
     sources = _load_all_families()
     assert "conv.columns" in sources
-    want = {f"tg_{k}<{t}>" for k in ("im2col", "col2im")
-            for t in ("unsigned short", "float", "double")}
+    want = {f"tg_{k}<{t}, {i}>" for k in ("im2col", "col2im")
+            for t in ("unsigned short", "float", "double") for i in ("int", "long long")}
     assert set(sources["conv.columns"].name_expressions) == want
     _nvrtc_or_skip()
     entries = re.findall(r"\.entry\s+(\w+)", _ptx(sources["conv.columns"]))
-    # the mangled names: _Z9tg_im2colIfEv... (f float, d double, t unsigned short)
-    assert sorted(e[:14] for e in entries) == sorted(
-        f"_Z9tg_{k}I{t}" for k in ("col2im", "im2col") for t in "dft")
+    # the mangled names: _Z9tg_im2colIfiEv... (f float, d double, t unsigned short; i int,
+    # x long long)
+    assert sorted(e[:15] for e in entries) == sorted(
+        f"_Z9tg_{k}I{t}{i}" for k in ("col2im", "im2col") for t in "dft" for i in "ix")
 
 
 def test_a_broken_source_is_reported_with_the_compiler_log():

@@ -213,28 +213,36 @@ def test_cuda_index_math_emulated_reproduces_numpy_kernels(seed, layout):
     shape, k, st, pad, d, rows = _geometry(seed, layout=layout)
     base = _x((shape[0] + 2, shape[1] * 2) + shape[2:], seed)
     x = base[1:1 + shape[0], ::-2]               # a strided, reversed view: strides matter
-    cshape, args = conv_cuda.im2col_args(x.shape, [v // x.itemsize for v in x.strides],
-                                         k, st, pad, d, rows)
+    cshape, _, args = conv_cuda.im2col_args(x.shape, [v // x.itemsize for v in x.strides],
+                                            k, st, pad, d, rows)
     want = numpy_backend.im2col(x, k, st, pad, d, rows)
     assert cshape == want.shape
     np.testing.assert_array_equal(_emulate_im2col(base, x, args).reshape(cshape), want)
     g = _x(want.shape, seed + 1)
-    zshape, args = conv_cuda.col2im_args(g.shape, shape[2:], k, st, pad, d)
+    zshape, _, args = conv_cuda.col2im_args(g.shape, shape[2:], k, st, pad, d)
     want = numpy_backend.col2im(g.copy(), shape[2:], k, st, pad, d)
     # the same additions in the same (tap) order as NumPy's: bitwise equal
     np.testing.assert_array_equal(_emulate_col2im(g, args).reshape(zshape), want)
 
 
-def test_cuda_scalar_arguments_are_64_bit_and_match_the_signatures():
+def test_cuda_scalar_arguments_match_the_signatures_and_pick_64_bit_past_2_to_the_31():
     import re
-    _, a = conv_cuda.im2col_args((2, 3, 4, 5), (60, 20, 5, 1), (3, 3), (1, 1),
-                                 ((1, 1), (1, 1)), (1, 1), (4, 7))
-    _, b = conv_cuda.col2im_args((3, 3, 3, 2, 4, 7), (4, 5), (3, 3), (1, 1),
-                                 ((1, 1), (1, 1)), (1, 1))
+    _, ext_a, a = conv_cuda.im2col_args((2, 3, 4, 5), (60, 20, 5, 1), (3, 3), (1, 1),
+                                        ((1, 1), (1, 1)), (1, 1), (4, 7))
+    _, ext_b, b = conv_cuda.col2im_args((3, 3, 3, 2, 4, 7), (4, 5), (3, 3), (1, 1),
+                                        ((1, 1), (1, 1)), (1, 1))
+    assert ext_a == 3 * 9 * 2 * 4 * 7 and ext_b == ext_a      # the columns are the largest
     for args, kernel in ((a, "tg_im2col"), (b, "tg_col2im")):
-        assert all(type(v) is np.int64 for v in args)
         sig = re.search(kernel + r"\(([^)]*)\)", conv_cuda.SOURCE.code).group(1)
-        assert sig.count("const long long") == len(args), kernel   # all after the pointers
+        assert sig.count("const I ") == len(args), kernel       # all after the pointers
+    assert conv_cuda.index_type(ext_a) == ("int", np.int32)
+    # columns of 2³¹ elements, an x whose strides reach 2³¹ past its start, an image of 2³¹
+    big = [conv_cuda.im2col_args((1, 1, 1 << 16, 1 << 15), (1 << 31, 1 << 31, 1 << 15, 1),
+                                 (1, 1), (1, 1), ((0, 0), (0, 0)), (1, 1), (1 << 16, 1 << 15)),
+           conv_cuda.im2col_args((2, 1, 3), (1 << 31, 1, 1), (1,), (1,), ((0, 0),), (1,), (3,)),
+           conv_cuda.col2im_args((1, 1, 1, 1 << 31), (1 << 31,), (1,), (1,), ((0, 0),), (1,))]
+    for _, extent, _ in big:
+        assert extent >= 1 << 31 and conv_cuda.index_type(extent) == ("long long", np.int64)
 
 
 # ------------------------------------------------------------------ the column budgets

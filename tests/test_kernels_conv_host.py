@@ -30,16 +30,17 @@ static TgDim blockIdx, threadIdx, blockDim, gridDim;
 _NARGS = {"im2col": 29, "col2im": 24}     # scalar arguments after the two pointers
 
 
-def _driver(kernel, ctype, suffix):
-    args = ", ".join(f"a[{i}]" for i in range(_NARGS[kernel]))
+def _driver(kernel, ctype, itype):
+    args = ", ".join(f"({itype})a[{i}]" for i in range(_NARGS[kernel]))
     return f"""
-extern "C" void {kernel}_{suffix}(const {ctype}* src, {ctype}* dst, const long long* a,
+extern "C" void {kernel}_{_suffix(ctype, itype)}(const {ctype}* src, {ctype}* dst,
+                                  const long long* a,
                                   unsigned int blocks, unsigned int threads) {{
     gridDim.x = blocks; blockDim.x = threads;
     for (unsigned int b = 0; b < blocks; ++b)
         for (unsigned int t = 0; t < threads; ++t) {{
             blockIdx.x = b; threadIdx.x = t;
-            tg_{kernel}<{ctype}>(src, dst, {args});
+            tg_{kernel}<{ctype}, {itype}>(src, dst, {args});
         }}
 }}
 """
@@ -51,7 +52,7 @@ def host_lib(tmp_path_factory):
     if cxx is None:
         pytest.skip("no C++ compiler to build the CUDA source for the host")
     code = _PRELUDE + conv_cuda.SOURCE.code + "".join(
-        _driver(k, t, s) for k in _NARGS for t, s in (("float", "f32"), ("double", "f64")))
+        _driver(k, t, i) for k in _NARGS for t in ("float", "double") for i in conv_cuda.ITYPES)
     path = tmp_path_factory.mktemp("conv_host")
     (path / "conv.cpp").write_text(code)
     subprocess.run([cxx, "-std=c++17", "-O1", "-shared", "-fPIC", "-o", str(path / "conv.so"),
@@ -59,26 +60,31 @@ def host_lib(tmp_path_factory):
     return ctypes.CDLL(str(path / "conv.so"))
 
 
-def _run(lib, kernel, src, out, args):
-    fn = getattr(lib, f"{kernel}_{'f32' if out.dtype == np.float32 else 'f64'}")
+def _suffix(ctype, itype):
+    return ctype + "_" + itype.replace(" ", "")
+
+
+def _run(lib, kernel, src, out, args, itype):
+    fn = getattr(lib, f"{kernel}_{_suffix(conv_cuda.CTYPES[out.dtype.name], itype)}")
     a = np.array([int(v) for v in args], dtype=np.int64)
     fn(ctypes.c_void_p(src.ctypes.data), ctypes.c_void_p(out.ctypes.data),
        ctypes.c_void_p(a.ctypes.data), ctypes.c_uint(3), ctypes.c_uint(5))
     return out
 
 
+@pytest.mark.parametrize("itype", conv_cuda.ITYPES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("seed,layout", CASES, ids=CASE_IDS)
-def test_cuda_source_run_on_the_host_matches_numpy(host_lib, seed, layout, dtype):
+def test_cuda_source_run_on_the_host_matches_numpy(host_lib, seed, layout, dtype, itype):
     shape, k, st, pad, d, rows = _geometry(seed, layout=layout)
     base = _x((shape[0] + 2, shape[1] * 2) + shape[2:], seed, dtype)
     x = base[1:1 + shape[0], ::-2]               # strided and reversed: read via its strides
-    cshape, args = conv_cuda.im2col_args(x.shape, [v // x.itemsize for v in x.strides],
-                                         k, st, pad, d, rows)
-    cols = _run(host_lib, "im2col", x, np.full(cshape, np.nan, dtype), args)
+    cshape, _, args = conv_cuda.im2col_args(x.shape, [v // x.itemsize for v in x.strides],
+                                            k, st, pad, d, rows)
+    cols = _run(host_lib, "im2col", x, np.full(cshape, np.nan, dtype), args, itype)
     np.testing.assert_array_equal(cols, numpy_backend.im2col(x, k, st, pad, d, rows))
     g = _x(cshape, seed + 1, dtype)
-    zshape, args = conv_cuda.col2im_args(g.shape, shape[2:], k, st, pad, d)
-    z = _run(host_lib, "col2im", g, np.full(zshape, np.nan, dtype), args)
+    zshape, _, args = conv_cuda.col2im_args(g.shape, shape[2:], k, st, pad, d)
+    z = _run(host_lib, "col2im", g, np.full(zshape, np.nan, dtype), args, itype)
     # the same additions in the same (tap) order as NumPy's: bitwise equal
     np.testing.assert_array_equal(z, numpy_backend.col2im(g.copy(), shape[2:], k, st, pad, d))
