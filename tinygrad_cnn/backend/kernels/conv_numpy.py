@@ -20,6 +20,7 @@ No loop runs over pixels or batch elements, only over kernel taps.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -63,16 +64,27 @@ def check_cols(shape, k):
                          f"for the kernel {tuple(k)}")
 
 
+@functools.lru_cache(maxsize=256)
+def _plan(op, c, s, k, st, pad, d, rows):
+    """The output size and, where the grid algorithm serves, its geometry (None otherwise):
+    worked out once per conv shape, not once per chunk (it measured 40 µs a call)."""
+    o = conv_out_size(s, k, st, pad, d)
+    check_rows(op, rows, o)
+    return o, (_Grid(c, s, k, pad, d, o) if _use_grid(s, st, pad, o, rows) else None)
+
+
+def _key(*args):
+    """Hashable per-dim tuples (a ``pad`` of lists included) for the plan cache."""
+    return tuple(tuple(tuple(v) if isinstance(v, list) else v for v in a) for a in args)
+
+
 def im2col(x, k, st, pad, d, rows):
     """x (m, c, *s) -> columns (c, *k, m, *rows); see the module docstring."""
     s, nd = tuple(x.shape[2:]), len(k)
-    o = conv_out_size(s, k, st, pad, d)
     rows = tuple(rows)
-    check_rows("im2col", rows, o)
-    if _use_grid(s, st, pad, o, rows):
-        m = x.shape[0]
-        return _Grid(x.shape[1], s, k, pad, d, o).cols(x).reshape((x.shape[1],) + tuple(k) +
-                                                                 (m,) + rows)
+    o, grid = _plan("im2col", x.shape[1], *_key(s, k, st, pad, d, rows))
+    if grid is not None:
+        return grid.cols(x).reshape((x.shape[1],) + tuple(k) + (x.shape[0],) + rows)
     cols = _strided_cols(x, k, st, pad, d, o)
     if rows == o:
         return cols
@@ -87,12 +99,11 @@ def col2im(gcols, s, k, st, pad, d):
     nd = len(k)
     s, k = tuple(s), tuple(k)
     check_cols(gcols.shape, k)
-    o = conv_out_size(s, k, st, pad, d)
     rows = tuple(gcols.shape[-nd:])
-    check_rows("col2im", rows, o)
     c, m = gcols.shape[0], gcols.shape[nd + 1]
-    if _use_grid(s, st, pad, o, rows):
-        return _Grid(c, s, k, pad, d, o).spread(gcols.reshape(c, math.prod(k), m, -1), m)
+    o, grid = _plan("col2im", c, *_key(s, k, st, pad, d, rows))
+    if grid is not None:
+        return grid.spread(gcols.reshape(c, math.prod(k), m, -1), m)
     if rows != o:
         gcols = gcols[(Ellipsis,) + tuple(slice(0, oo) for oo in o)]
     return _strided_spread(gcols, s, k, st, pad, d, o)
