@@ -167,7 +167,8 @@ def test_float32_on_benchmark_like_shapes(xs, ws, kw):
              gradcheck=False)
 
 
-# The batch is processed in chunks (ops.conv.COLS_BUDGET); with a budget of one element
+# The batch is processed in chunks (the backend's cols_budget, NumPy's COLS_BUDGET, which the
+# fake device shares); with a budget of one element
 # every sample is its own chunk, so the chunk bookkeeping (kept columns, per-chunk writes,
 # summed weight gradients) is exercised on both column layouts.
 CHUNKED = [
@@ -183,19 +184,44 @@ CHUNKED = [
 @requires_torch
 @pytest.mark.parametrize("name,xs,ws,kw", CHUNKED, ids=lambda v: str(v).replace(" ", ""))
 def test_one_sample_chunks_match_torch(monkeypatch, name, xs, ws, kw):
-    from tinygrad_cnn.ops import conv as conv_ops
-    monkeypatch.setattr(conv_ops, "COLS_BUDGET", 1)
+    from tinygrad_cnn.backend.kernels import conv_numpy
+    monkeypatch.setattr(conv_numpy, "COLS_BUDGET", 1)
     check_op(lambda x, w: _f(name)(x, w, **kw), inputs=[rand(*xs, seed=1), rand(*ws, seed=2)],
              gradcheck=False)
+
+
+@pytest.mark.parametrize("stride", [1, 2], ids=["grid", "strided"])
+def test_weight_gradient_reuses_the_forward_chunks_when_the_budget_changes(monkeypatch, stride):
+    """A GPU's budget follows its free memory, so the backward may cut the batch differently
+    from the forward: the kept columns carry their own batch slices."""
+    from tinygrad_cnn.backend.kernels import conv_numpy
+
+    def grads(budget_before, budget_after):
+        x = tg.tensor(rand(5, 2, 7, 6, seed=1), requires_grad=True)
+        w = tg.tensor(rand(3, 2, 3, 3, seed=2), requires_grad=True)
+        monkeypatch.setattr(conv_numpy, "COLS_BUDGET", budget_before)
+        y = F.conv2d(x, w, stride=stride, padding=1)
+        monkeypatch.setattr(conv_numpy, "COLS_BUDGET", budget_after)
+        y.backward(tg.tensor(rand(*y.shape, seed=3)))
+        return x.grad.numpy(), w.grad.numpy()
+
+    whole = grads(1 << 20, 1 << 20)
+    for a, b in zip(grads(200, 1 << 20), whole):     # 1-sample chunks, then one chunk
+        assert_close(a, b, 1e-12, 1e-12, "forward chunked, backward whole")
+    for a, b in zip(grads(1 << 20, 200), whole):
+        assert_close(a, b, 1e-12, 1e-12, "forward whole, backward chunked")
 
 
 @pytest.mark.parametrize("nd", [1, 2, 3])
 @pytest.mark.parametrize("seed", range(4))
 def test_grid_layout_agrees_with_strided_layout(nd, seed):
-    """At stride 1 the two column layouts are independent implementations of the same three
-    maps (conv, its weight adjoint, its input adjoint): drawn geometries must agree."""
+    """At stride 1 the two column layouts, each with its own NumPy im2col/col2im algorithm,
+    are independent implementations of the same three maps (conv, its weight adjoint, its
+    input adjoint): drawn geometries must agree. (_use_grid is switched off too: where the
+    grid's rows equal the output, e.g. in 1-D, the strided layout would take it.)"""
     from unittest import mock
 
+    from tinygrad_cnn.backend.kernels import conv_numpy
     from tinygrad_cnn.ops import conv as conv_ops
     from tinygrad_cnn.ops.conv_columns import StridedLayout
     rng = np.random.default_rng(seed)
@@ -210,14 +236,15 @@ def test_grid_layout_agrees_with_strided_layout(nd, seed):
     st = (1,) * nd
 
     def run():
-        y = conv_ops.conv_forward(np, x, w, st, pad, d, g)
-        gw = conv_ops.conv_weight_forward(np, x, y, k, st, pad, d, g)
-        gx = conv_ops.conv_transpose_forward(np, y, w, st, pad, d, g, s)
+        y = conv_ops.conv_forward(x, w, st, pad, d, g)
+        gw = conv_ops.conv_weight_forward(x, y, k, st, pad, d, g)
+        gx = conv_ops.conv_transpose_forward(y, w, st, pad, d, g, s)
         return y, gw, gx
 
     grid = run()
     with mock.patch.object(conv_ops, "layout_for", lambda shape, k, st, pad, d, g:
-                           StridedLayout(shape, k, st, pad, d, g)):
+                           StridedLayout(shape, k, st, pad, d, g)), \
+            mock.patch.object(conv_numpy, "_use_grid", lambda *a: False):
         strided = run()
     for a, b, what in zip(grid, strided, ["forward", "weight adjoint", "input adjoint"]):
         assert_close(a, b, 1e-10, 1e-10, what)
@@ -318,9 +345,9 @@ def test_depthwise_takes_the_tap_path_and_agrees_with_grouped_gemm():
     args = ((2, 1), ((1, 0), (2, 1)), (1, 2), 4)
 
     def run():
-        y = conv_ops.conv_forward(np, x, w, *args)
-        gw = conv_ops.conv_weight_forward(np, x, y, (3, 2), *args)
-        gx = conv_ops.conv_transpose_forward(np, y, w, *args, (9, 8))
+        y = conv_ops.conv_forward(x, w, *args)
+        gw = conv_ops.conv_weight_forward(x, y, (3, 2), *args)
+        gx = conv_ops.conv_transpose_forward(y, w, *args, (9, 8))
         return y, gw, gx
 
     fast = run()

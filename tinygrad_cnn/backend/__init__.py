@@ -36,8 +36,16 @@ def register_backend(device_type, module):
     The module provides: ``xp``, ``name``, ``array_type``, ``device(arr)``,
     ``asarray(data, dtype=None, device=None)``, ``to_host(arr)``,
     ``scatter_add(out, index, values)``, ``scatter_add_flat(size, index, values)``, ``erf(x)``,
-    ``quiet_fp()``, ``rng()`` and ``seed(value)``. The test suite registers a "fake" device
-    this way.
+    ``quiet_fp()``, ``rng()`` and ``seed(value)``; and the kernels of backend/kernels/ (each
+    family's ``__all__``), convolution's being:
+
+    * ``cols_budget(dtype)``: column elements one conv pass may gather (the batch is chunked
+      to fit: cache-sized on the CPU, a share of free memory on a GPU);
+    * ``im2col(x, k, st, pad, d, rows)``: x (m, c, *s) -> columns (c, *k, m, *rows);
+    * ``col2im(gcols, s, k, st, pad, d)``: its adjoint, (c, *k, m, *rows) -> (m, c, *s)
+
+    (contracts in kernels/conv_numpy.py). The test suite registers a "fake" device this way;
+    it runs NumPy's kernels.
     """
     KNOWN_TYPES.add(device_type)
     _BY_DEVICE[device_type] = module

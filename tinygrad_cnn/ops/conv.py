@@ -12,12 +12,15 @@ x (n, c, *s), w (f, cg, *k), y (n, f, *o). ``pad`` is ((before, after), ...) per
 Depthwise convs (one input channel per group) are tap sums instead (``conv_depthwise``).
 Otherwise the work is one GEMM per group between two layout moves (im2col before, col2im
 after for the input gradient); ``conv_columns`` holds the layouts: contiguous slices of the padded
-grid at stride 1, a strided window view otherwise. Batches are processed in chunks sized
-to keep the columns small (see COLS_BUDGET).
+grid at stride 1, a strided window view otherwise; the gather and scatter themselves are
+backend kernels (``im2col``, ``col2im``). Batches are processed in chunks sized by the
+backend (``cols_budget``: cache-sized on the CPU, a whole layer per chunk on a GPU). The ops
+never ask which library they run on: the backend is derived from the data (``backend_of``).
 """
 from __future__ import annotations
 
 from ..autograd.grad_mode import state as grad_state
+from ..backend import backend_of
 from .conv_columns import layout_for
 from .conv_depthwise import (
     depthwise_forward,
@@ -29,22 +32,21 @@ from .op_registry import register
 
 _NAME = {1: "conv1d", 2: "conv2d", 3: "conv3d"}
 
-# Columns of at most this many elements per pass (4 MB of float32): the batch is processed
-# in chunks so that the im2col buffer stays in cache and is reused, instead of one buffer of
-# the whole batch (14 MB for 32×16×28×28, 58 MB for 8×64×56×56). Measured here: 20-35 %
-# faster per conv pass, and a lower memory peak.
-COLS_BUDGET = 1 << 20
 
-
-def _batch_chunks(n, per_sample):
-    """Slices of the batch whose columns fit the budget (at least one sample each)."""
-    step = max(1, min(n, COLS_BUDGET // max(per_sample, 1)))
+def _batch_chunks(be, n, per_sample, dtype):
+    """Slices of the batch whose columns fit the backend's budget (``be.cols_budget``:
+    cache-sized on the CPU, a share of free memory on a GPU), at least one sample each."""
+    step = max(1, min(n, be.cols_budget(dtype) // max(per_sample, 1)))
     return [slice(i, min(i + step, n)) for i in range(0, n, step)]
 
 
-def conv_forward(xp, x, w, st, pad, d, g, keep_cols=None):
-    """y (n, f, *o) = x ⋆ w. With ``keep_cols`` (a dict) the im2col columns are left in it
-    for the weight gradient, which then needs no second gather."""
+def conv_forward(x, w, st, pad, d, g, keep_cols=None):
+    """y (n, f, *o) = x ⋆ w, on the arrays' backend. With ``keep_cols`` (a dict) the im2col
+    columns are left in it, as (batch slice, columns) pairs, for the weight gradient, which
+    then needs no second gather. (The slices travel with them: a GPU's budget follows its free
+    memory, so the backward may not cut the batch the same way.)"""
+    be = backend_of(x)
+    xp = be.xp
     n = x.shape[0]
     f = w.shape[0]
     if is_depthwise(x.shape[1], w.shape[1], g):
@@ -53,18 +55,21 @@ def conv_forward(xp, x, w, st, pad, d, g, keep_cols=None):
     w2 = w.reshape(g, f // g, -1)
     y = xp.empty((n, f) + lay.o, dtype=xp.result_type(x.dtype, w.dtype))
     kept = []
-    for part in _batch_chunks(n, lay.per_sample):
-        cols = lay.cols(xp, x[part])
+    for part in _batch_chunks(be, n, lay.per_sample, x.dtype):
+        cols = lay.cols(be, x[part])
         y[part] = lay.output(xp.matmul(w2, cols), part.stop - part.start)
         if keep_cols is not None:
-            kept.append(cols)
+            kept.append((part, cols))
     if keep_cols is not None:
         keep_cols["cols"] = kept
     return y
 
 
-def conv_weight_forward(xp, x, gy, k, st, pad, d, g, cols=None):
-    """gw (f, cg, *k) = Σ_{n,o} gy[n, f, o] · window(x)[n, c, o, k]."""
+def conv_weight_forward(x, gy, k, st, pad, d, g, cols=None):
+    """gw (f, cg, *k) = Σ_{n,o} gy[n, f, o] · window(x)[n, c, o, k]; ``cols``: the forward's
+    kept (batch slice, columns) pairs, if any."""
+    be = backend_of(x)
+    xp = be.xp
     n, c = x.shape[:2]
     f = gy.shape[1]
     if is_depthwise(c, c // g, g):
@@ -73,14 +78,16 @@ def conv_weight_forward(xp, x, gy, k, st, pad, d, g, cols=None):
         return xp.zeros((f, c // g) + tuple(k), dtype=xp.result_type(x.dtype, gy.dtype))
     lay = layout_for(x.shape, k, st, pad, d, g)
     gw = None
-    for i, part in enumerate(_batch_chunks(n, lay.per_sample)):
-        cp = cols[i] if cols is not None else lay.cols(xp, x[part])
+    if cols is None:
+        cols = [(part, None) for part in _batch_chunks(be, n, lay.per_sample, x.dtype)]
+    for part, cp in cols:
+        cp = lay.cols(be, x[part]) if cp is None else cp
         term = xp.matmul(lay.gy_cols(xp, gy[part]), cp.swapaxes(1, 2))   # (g, fg, cg·kp)
         gw = term if gw is None else gw + term
     return gw.reshape((f, c // g) + tuple(k))
 
 
-def conv_transpose_forward(xp, gy, w, st, pad, d, g, size):
+def conv_transpose_forward(gy, w, st, pad, d, g, size):
     """z (n, c, *size) = the adjoint of conv in x, applied to gy.
 
     Stride 1 (and no more filters than channels, so its columns are no larger): the lecture
@@ -89,6 +96,8 @@ def conv_transpose_forward(xp, gy, w, st, pad, d, g, size):
     zero-insertion of gy without materialising the zeros. (Measured: with more filters than
     channels the full convolution's larger columns cost more than col2im's scatter.)
     """
+    be = backend_of(gy)
+    xp = be.xp
     f, cg = w.shape[:2]
     k = w.shape[2:]
     nd = len(k)
@@ -100,14 +109,14 @@ def conv_transpose_forward(xp, gy, w, st, pad, d, g, size):
                     in zip(gy.shape[2:], full, d, k, size)):
         wt = w.reshape((g, f // g, cg) + tuple(k)).swapaxes(1, 2).reshape((g * cg, f // g) + k)
         wt = xp.ascontiguousarray(wt[(slice(None), slice(None)) + (slice(None, None, -1),) * nd])
-        return conv_forward(xp, gy, wt, st, full, d, g)
+        return conv_forward(gy, wt, st, full, d, g)
     n = gy.shape[0]
     x_shape = (n, cg * g) + tuple(size)
     lay = layout_for(x_shape, k, st, pad, d, g)
     wt = w.reshape(g, f // g, -1).swapaxes(1, 2)                             # (g, cg·kp, fg)
     z = xp.empty(x_shape, dtype=xp.result_type(gy.dtype, w.dtype))
-    for part in _batch_chunks(n, lay.per_sample):
-        z[part] = lay.spread(xp, xp.matmul(wt, lay.gy_cols(xp, gy[part])), part.stop - part.start)
+    for part in _batch_chunks(be, n, lay.per_sample, gy.dtype):
+        z[part] = lay.spread(be, xp.matmul(wt, lay.gy_cols(xp, gy[part])), part.stop - part.start)
     return z
 
 
@@ -150,7 +159,7 @@ def _register(nd):
         # keep the im2col columns for the weight gradient when one will be wanted
         saved = {}
         with x.backend.quiet_fp():  # Inf/NaN arithmetic is silent, as in PyTorch
-            y = conv_forward(x.xp, x.array, w.array, stride, pad, dilation, groups,
+            y = conv_forward(x.array, w.array, stride, pad, dilation, groups,
                              saved if w.requires_grad and grad_state.enabled else None)
         return _add_bias(y, bias, nd), backward
 
@@ -167,7 +176,7 @@ def _register(nd):
             return (gx, gw) + _bias_grad(gy, bias, nd)
 
         with x.backend.quiet_fp():
-            z = conv_transpose_forward(x.xp, x.array, w.array, stride, pad, dilation, groups,
+            z = conv_transpose_forward(x.array, w.array, stride, pad, dilation, groups,
                                        size)
         return _add_bias(z, bias, nd), backward
 
@@ -183,7 +192,7 @@ def _register(nd):
             return gx, gg
 
         with x.backend.quiet_fp():
-            gw = conv_weight_forward(x.xp, x.array, g.array, ksize, stride, pad, dilation,
+            gw = conv_weight_forward(x.array, g.array, ksize, stride, pad, dilation,
                                      groups, cols)
         return gw, backward
 
