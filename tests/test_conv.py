@@ -388,3 +388,27 @@ def test_conv_transpose_output_padding_below_dilation_matches_torch(kw):
     """PyTorch's rule: output_padding must be smaller than the stride *or* the dilation."""
     check_op(lambda x, w: _f("conv_transpose2d")(x, w, **kw),
              inputs=[rand(2, 3, 4, 5, seed=1), rand(3, 2, 3, 3, seed=2)], gradcheck=False)
+
+
+@requires_torch
+def test_wide_kernels_rebuild_their_columns_in_the_backward(monkeypatch):
+    """A 9×9 conv's columns are 81× its input: they are not kept for the weight gradient
+    (memory), which rebuilds them instead, with the same numbers."""
+    from tinygrad_cnn.ops import conv as conv_ops
+    seen = []
+    original = conv_ops.conv_weight_forward
+
+    def spy(*args, **kwargs):
+        seen.append(args[-1] if len(args) == 8 else kwargs.get("cols"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(conv_ops, "conv_weight_forward", spy)
+    check_op(lambda x, w: _f("conv2d")(x, w, padding=4), inputs=[rand(2, 3, 10, 9, seed=1),
+                                                            rand(4, 3, 9, 9, seed=2)],
+             gradcheck=False)
+    assert seen and all(cols is None for cols in seen)
+    seen.clear()
+    x = tg.tensor(rand(2, 3, 10, 9, seed=1))
+    w = tg.tensor(rand(4, 3, 3, 3, seed=2), requires_grad=True)
+    F.conv2d(x, w, padding=1).sum().backward()   # 3×3: 9× the input, kept
+    assert seen and seen[0] is not None

@@ -19,6 +19,8 @@ never ask which library they run on: the backend is derived from the data (``bac
 """
 from __future__ import annotations
 
+import math
+
 from ..autograd.grad_mode import state as grad_state
 from ..backend import backend_of
 from .conv_columns import layout_for
@@ -40,6 +42,14 @@ def _batch_chunks(be, n, per_sample, dtype):
     return [slice(i, min(i + step, n)) for i in range(0, n, step)]
 
 
+# Columns are kept for the weight gradient only while they are at most this many times the
+# input (a 3×3 stride-1 conv: 9×, a little more on small padded images). A 9×9 conv's columns
+# are 81× its input (TransformerNet's last layer: 340 MB at batch 8, 64²); rebuilding them
+# in the backward costs one more gather, far less than the GEMM, and keeps the peak at one
+# chunk's columns.
+KEEP_COLS_MAX_RATIO = 16
+
+
 def conv_forward(x, w, st, pad, d, g, keep_cols=None):
     """y (n, f, *o) = x ⋆ w, on the arrays' backend. With ``keep_cols`` (a dict) the im2col
     columns are left in it, as (batch slice, columns) pairs, for the weight gradient, which
@@ -55,6 +65,8 @@ def conv_forward(x, w, st, pad, d, g, keep_cols=None):
     w2 = w.reshape(g, f // g, -1)
     y = xp.empty((n, f) + lay.o, dtype=xp.result_type(x.dtype, w.dtype))
     kept = []
+    if keep_cols is not None and lay.per_sample > KEEP_COLS_MAX_RATIO * max(1, math.prod(x.shape[1:])):
+        keep_cols = None
     for part in _batch_chunks(be, n, lay.per_sample, x.dtype):
         cols = lay.cols(be, x[part])
         y[part] = lay.output(xp.matmul(w2, cols), part.stop - part.start)

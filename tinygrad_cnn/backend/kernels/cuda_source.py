@@ -68,6 +68,7 @@ def compile_to_ptx(src: CudaSource, arch="compute_80") -> str:
             raise RuntimeError(f"NVRTC failed on {src.name}: {exc}\n{log}") from None
         for expr in src.name_expressions:
             nvrtc.getLoweredName(prog, expr)  # raises if the instantiation is missing
-        return nvrtc.getPTX(prog)
+        ptx = nvrtc.getPTX(prog)
+        return ptx.decode() if isinstance(ptx, bytes) else ptx
     finally:
         nvrtc.destroyProgram(prog)
