@@ -65,7 +65,7 @@ def conv_forward(x, w, st, pad, d, g, keep_cols=None):
     w2 = w.reshape(g, f // g, -1)
     y = xp.empty((n, f) + lay.o, dtype=xp.result_type(x.dtype, w.dtype))
     kept = []
-    if keep_cols is not None and lay.per_sample > KEEP_COLS_MAX_RATIO * max(1, math.prod(x.shape[1:])):
+    if lay.per_sample > KEEP_COLS_MAX_RATIO * max(1, math.prod(x.shape[1:])):
         keep_cols = None
     for part in _batch_chunks(be, n, lay.per_sample, x.dtype):
         cols = lay.cols(be, x[part])
