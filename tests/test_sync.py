@@ -286,3 +286,13 @@ def test_cumprod_recorded_gradient_at_zeros_is_refused_at_the_next_sync():
     tg.autograd.grad(t.cumprod(dim=0).sum(), t, create_graph=True)
     with pytest.raises(RuntimeError, match="cumprod.*zeros.*device-side assert"):
         tg.cuda.synchronize("fake")
+
+
+@pytest.mark.parametrize("read", ["item", "numpy", "tolist"])
+def test_a_deferred_check_surfaces_at_the_next_read_to_the_host(read):
+    """As PyTorch's device-side asserts: the op does not wait, the next host read raises."""
+    _clear_device_asserts()
+    y = tg.tensor([4, 2], device=DEV) // tg.tensor([1, 0], device=DEV)
+    with pytest.raises(RuntimeError, match="division by zero.*device-side assert"):
+        getattr(y.sum() if read == "item" else y, read)()
+    assert tg.tensor([1.0], device=DEV).item() == 1.0  # raised once, then cleared

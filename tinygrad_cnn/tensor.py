@@ -177,7 +177,9 @@ class Tensor(TensorMethods):
     # ------------------------------------------------------------ conversions
     def numpy(self):
         """A host NumPy copy of the data (any device)."""
-        return self.backend.to_host(self.array)
+        host = self.backend.to_host(self.array)
+        _raise_deferred_device_checks()
+        return host
 
     def __array__(self, dtype=None, copy=None):
         if type(self.array) is not _ndarray:
@@ -190,7 +192,9 @@ class Tensor(TensorMethods):
         if self.array.size != 1:
             raise ValueError(f"item: a tensor with {self.array.size} elements (shape "
                              f"{self.shape}) cannot be converted to a Python scalar")
-        return self.array.reshape(()).item()
+        value = self.array.reshape(()).item()
+        _raise_deferred_device_checks()
+        return value
 
     def tolist(self):
         return self.numpy().tolist()
@@ -386,3 +390,12 @@ class _HookHandle:
     def remove(self):
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
+
+
+def _raise_deferred_device_checks():
+    """A read to the host is a natural synchronisation: raise the checks ops deferred on the
+    device (a bad class index, ...; see ``tg.cuda.device_assert``), as PyTorch's CUDA
+    device-side asserts surface at the next sync. Nothing pending: one dict lookup."""
+    from . import cuda
+    if cuda._asserts:
+        cuda.check_device_asserts()
