@@ -296,3 +296,13 @@ def test_a_deferred_check_surfaces_at_the_next_read_to_the_host(read):
     with pytest.raises(RuntimeError, match="division by zero.*device-side assert"):
         getattr(y.sum() if read == "item" else y, read)()
     assert tg.tensor([1.0], device=DEV).item() == 1.0  # raised once, then cleared
+
+
+def test_a_tensor_made_from_a_device_array_stays_on_the_device():
+    arr = _fake((2, 3))
+    with fake_backend.count_syncs() as log:
+        t = tg.tensor(arr, device=DEV)
+        u = tg.as_tensor(arr)
+    assert not log, _report(log)
+    assert t.device == "fake:0" and u.device == "fake:0"
+    assert np.array_equal(t.numpy(), arr.view(np.ndarray))
