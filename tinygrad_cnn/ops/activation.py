@@ -63,3 +63,15 @@ def hardswish(x):
         return gy * (mid * (x / 3 + 0.5) + high)
 
     return (v * xp.clip(v + 3, 0, 6) / 6).astype(v.dtype, copy=False), backward
+
+
+@register("relu_backward", rule="ggy = relu_backward(ggx, x); gx = 0 (x only masks)",
+          saves=("x",))
+def relu_backward(gy, x):
+    """ReLU's input gradient ``gy * (x > 0)`` as one backend kernel (one launch on the GPU,
+    instead of a comparison, a cast and a multiply). Its own gradient is the same mask, so a
+    backward written with it stays twice differentiable; gy, x (…)."""
+    def backward(ggx):
+        return relu_backward(ggx, x), None
+
+    return gy.backend.relu_backward(gy.array, x.array), backward

@@ -27,21 +27,18 @@ class SGD(Optimizer):
                                       "maximize": maximize, "foreach": foreach,
                                       "differentiable": differentiable, "fused": fused})
 
+    _handles_maximize = True
+
     def _update(self, g, p, grad, st):
         w = p.array
-        d = grad
-        if g["weight_decay"]:
-            d = d + g["weight_decay"] * w
         mu = g["momentum"]
-        if mu:
-            buf = st.get("momentum_buffer")
-            if buf is None:
-                buf = st["momentum_buffer"] = d.copy()
-            else:
-                buf *= mu
-                buf += (1 - g["dampening"]) * d
-            d = d + mu * buf if g["nesterov"] else buf
-        w -= g["lr"] * d
+        buf = st.get("momentum_buffer")
+        first = mu and buf is None
+        if first:  # allocated once; the kernel fills it with the first direction
+            buf = st["momentum_buffer"] = p.xp.empty_like(w)
+        p.backend.sgd_step(w, grad, buf if mu else None, lr=g["lr"], momentum=mu,
+                           dampening=g["dampening"], weight_decay=g["weight_decay"],
+                           nesterov=g["nesterov"], maximize=g["maximize"], first=first)
 
 
 class Adam(Optimizer):
@@ -62,32 +59,25 @@ class Adam(Optimizer):
                                       "differentiable": differentiable, "fused": fused,
                                       "decoupled_weight_decay": decoupled})
 
+    _handles_maximize = True
+
     def _update(self, g, p, grad, st):
         xp, w = p.xp, p.array
-        lr, (b1, b2), eps, wd = g["lr"], g["betas"], g["eps"], g["weight_decay"]
-        if wd:
-            if g["decoupled_weight_decay"]:
-                w *= 1 - lr * wd
-            else:
-                grad = grad + wd * w
-        if not st:
+        lr, (b1, b2) = g["lr"], g["betas"]
+        if not st:  # the state is allocated once, then updated in place by the kernel
             st["step"] = 0
             st["exp_avg"] = xp.zeros_like(w)
             st["exp_avg_sq"] = xp.zeros_like(w)
             if g["amsgrad"]:
                 st["max_exp_avg_sq"] = xp.zeros_like(w)
-        st["step"] += 1
-        m, v = st["exp_avg"], st["exp_avg_sq"]
-        m += (1 - b1) * (grad - m)  # lerp, as PyTorch
-        v *= b2
-        v += (1 - b2) * grad * grad
-        if g["amsgrad"]:
-            xp.maximum(st["max_exp_avg_sq"], v, out=st["max_exp_avg_sq"])
-            v = st["max_exp_avg_sq"]
-        step_size = lr / (1 - b1 ** st["step"])
-        denom = xp.sqrt(v) / math.sqrt(1 - b2 ** st["step"])
-        denom += eps
-        w -= step_size * (m / denom)
+        st["step"] += 1  # a host int: the bias corrections below are host floats
+        t = st["step"]
+        p.backend.adam_step(
+            w, grad, st["exp_avg"], st["exp_avg_sq"],
+            st.get("max_exp_avg_sq") if g["amsgrad"] else None, lr=lr, beta1=b1, beta2=b2,
+            eps=g["eps"], weight_decay=g["weight_decay"],
+            decoupled=g["decoupled_weight_decay"], maximize=g["maximize"],
+            step_size=lr / (1 - b1 ** t), bias_correction2_sqrt=math.sqrt(1 - b2 ** t))
 
 
 class AdamW(Adam):

@@ -151,7 +151,9 @@ __global__ void ce_forward(const T* x, const long long* t, const T* w, T* loss, 
     if (smooth) { sx = warp_sum(sx); sw = warp_sum(sw); }
     if (lane) return;
     T ls = dlog(s);
-    lse[r] = mx + ls;
+    long long sr = (r / k) * 2 * k + (r % k);  // stats (n, 2, k): max, then log-sum-exp
+    lse[sr] = mx;
+    lse[sr + k] = ls;
     long long ti = t[r];
     bool ign = ti == ignore, bad = !ign && (ti < 0 || ti >= c);
     if (bad) {
@@ -168,14 +170,15 @@ __global__ void ce_forward(const T* x, const long long* t, const T* w, T* loss, 
     wt_out[r] = wt;
 }
 
-// gx = g * ((1-eps) wt (p - onehot) + eps/c keep (W p - w_j)), p = exp(x - lse)
+// gx = g * ((1-eps) wt (p - onehot) + eps/c keep (W p - w_j)), p = exp((x - max) - lse)
 template <typename T>
 __global__ void ce_backward(const T* x, const T* lse, const long long* t, const T* w,
                             const T* wsum, const T* g, long long g_stride, T* gx, long long n,
                             long long c, long long k, long long ignore, T one_m_eps, T eps_c,
                             int smooth) {
     GRID_LOOP(i, n) {
-        long long ki = i % k, j = (i / k) % c, r = (i / (c * k)) * k + ki;
+        long long ki = i % k, j = (i / k) % c, ni = i / (c * k), r = ni * k + ki;
+        long long sr = ni * 2 * k + ki;
         long long ti = t[r];
         bool ign = ti == ignore, bad = !ign && (ti < 0 || ti >= c);
         if (bad) { gx[i] = qnan<T>(); continue; }
@@ -183,7 +186,7 @@ __global__ void ce_backward(const T* x, const T* lse, const long long* t, const 
         T keep = ign ? (T)0 : (T)1;
         T wt = w ? w[safe] * keep : keep;
         T a = wt * one_m_eps;
-        T p = dexp(x[i] - lse[r]);
+        T p = dexp((x[i] - lse[sr]) - lse[sr + k]);
         if (smooth) {
             T W = w ? *wsum : (T)c;
             p = p * (a + keep * eps_c * W) - eps_c * keep * (w ? w[j] : (T)1);
@@ -344,7 +347,7 @@ def cross_entropy_forward(x, t, w, *, ignore_index, label_smoothing, op="cross_e
     n, c, k = x.shape
     xc, tc, wc = _ce_inputs(x, t, w)
     loss = cupy.empty((n, k), dtype=xc.dtype)
-    lse = cupy.empty((n, 1, k), dtype=xc.dtype)
+    lse = cupy.empty((n, 2, k), dtype=xc.dtype)
     wt = cupy.empty((n, k), dtype=xc.dtype)
     rows = n * k
     grid = (max(1, -(-rows * 32 // _THREADS)),)
@@ -359,7 +362,7 @@ def cross_entropy_forward(x, t, w, *, ignore_index, label_smoothing, op="cross_e
     return loss, lse, wt
 
 
-def cross_entropy_backward(x, lse, t, w, g, *, ignore_index, label_smoothing,
+def cross_entropy_backward(x, stats, t, w, g, *, ignore_index, label_smoothing,
                            op="cross_entropy"):
     """See fused_numpy.cross_entropy_backward; one launch (a thread per element)."""
     import cupy
@@ -374,7 +377,7 @@ def cross_entropy_backward(x, lse, t, w, g, *, ignore_index, label_smoothing,
     wsum = None if wc is None else wc.sum()
     gx = cupy.empty_like(xc)
     _kernel("fused.cross_entropy", "ce_backward", xc.dtype)(*_grid(gx.size), (
-        xc, cupy.ascontiguousarray(lse, dtype=xc.dtype), tc, wc, wsum, g,
+        xc, cupy.ascontiguousarray(stats, dtype=xc.dtype), tc, wc, wsum, g,
         numpy.int64(g_stride), gx, numpy.int64(gx.size), numpy.int64(c), numpy.int64(k),
         numpy.int64(ignore_index), *_scalars(xc.dtype, 1 - label_smoothing, label_smoothing / c),
         numpy.int32(bool(label_smoothing))))

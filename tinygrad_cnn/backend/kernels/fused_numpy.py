@@ -100,8 +100,9 @@ def cross_entropy_forward(x, t, w, *, ignore_index, label_smoothing, op="cross_e
     """log_softmax over dim 1 then the (label-smoothed, weighted) NLL, per row.
 
     x (n, c, k) logits, t (n, k) integer targets, w (c,) class weights or None. Returns
-    ``(loss (n, k), lse (n, 1, k), wt (n, k))``: each row's loss (ignored rows 0), the
-    log-sum-exp the backward needs, and each row's weight ``w[t]`` (0 when ignored; their
+    ``(loss (n, k), stats (n, 2, k), wt (n, k))``: each row's loss (ignored rows 0), its
+    max and the log-sum-exp of the shifted row (kept apart, so the backward's
+    ``exp((x - max) - lse)`` rounds as the forward's log-softmax did), and each row's weight ``w[t]`` (0 when ignored; their
     sum is the "mean" denominator). loss = (1-ε)·wt·(-lp[t]) + ε/c·Σ_j w_j·(-lp_j)·keep.
     """
     n, c, k = x.shape
@@ -115,10 +116,10 @@ def cross_entropy_forward(x, t, w, *, ignore_index, label_smoothing, op="cross_e
         lp = shifted - lse_s
         sm = -(lp.sum(axis=1) if w is None else (lp * w[None, :, None]).sum(axis=1)) * keep
         loss = loss * (1 - label_smoothing) + sm * (label_smoothing / c)
-    return loss.astype(x.dtype, copy=False), m + lse_s, wt
+    return loss.astype(x.dtype, copy=False), np.concatenate([m, lse_s], axis=1), wt
 
 
-def cross_entropy_backward(x, lse, t, w, g, *, ignore_index, label_smoothing,
+def cross_entropy_backward(x, stats, t, w, g, *, ignore_index, label_smoothing,
                            op="cross_entropy"):
     """Gradient of :func:`cross_entropy_forward`'s per-row loss with respect to x, given the
     upstream gradient per row ``g`` (n, k) (or anything broadcasting to it: a scalar for
@@ -127,7 +128,7 @@ def cross_entropy_backward(x, lse, t, w, g, *, ignore_index, label_smoothing,
     n, c, k = x.shape
     safe, keep, wt = _row_weights(t, c, w, ignore_index, x.dtype, op)
     g = np.broadcast_to(np.asarray(g, dtype=x.dtype), (n, k))
-    p = np.exp(x - lse)
+    p = np.exp((x - stats[:, :1]) - stats[:, 1:])
     a = wt * (1 - label_smoothing)  # (n, k): the one-hot part's per-row factor
     if label_smoothing:
         wsum = c if w is None else w.sum()
