@@ -72,6 +72,8 @@ def relu_backward(gy, x):
     instead of a comparison, a cast and a multiply). Its own gradient is the same mask, so a
     backward written with it stays twice differentiable; gy, x (…)."""
     def backward(ggx):
-        return relu_backward(ggx, x), None
+        # x only selects: its gradient is zero (given as zeros, as PyTorch's, when asked)
+        gx = _const(x.xp.zeros_like(x.array)) if x.requires_grad else None
+        return relu_backward(ggx, x), gx
 
     return gy.backend.relu_backward(gy.array, x.array), backward
