@@ -18,8 +18,8 @@ def _ce(**kw):
     w = kw.pop("weight", None)
 
     def ours(x, t):
-        return F.cross_entropy(x, t, weight=None if w is None else tg.tensor(w, dtype=x.dtype, device=x.device),
-                               **kw)
+        wo = None if w is None else tg.tensor(w, dtype=x.dtype, device=x.device)
+        return F.cross_entropy(x, t, weight=wo, **kw)
 
     def theirs(x, t):
         return TF.cross_entropy(x, t, weight=None if w is None else

@@ -75,7 +75,8 @@ def adam_step(w, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2,
 def relu_backward(gy, x):
     """``gy * (x > 0)`` in ``gy``'s dtype (NaN or Inf in gy stay NaN where x <= 0, as the
     multiply always did). gy, x: same shape."""
-    return np.multiply(gy, x > 0, dtype=gy.dtype)
+    with np.errstate(invalid="ignore"):  # inf * 0 is NaN silently, as in PyTorch
+        return np.multiply(gy, x > 0, dtype=gy.dtype)
 
 
 def class_targets(t, c, ignore_index, dtype, op):
@@ -102,8 +103,9 @@ def cross_entropy_forward(x, t, w, *, ignore_index, label_smoothing, op="cross_e
     x (n, c, k) logits, t (n, k) integer targets, w (c,) class weights or None. Returns
     ``(loss (n, k), stats (n, 2, k), wt (n, k))``: each row's loss (ignored rows 0), its
     max and the log-sum-exp of the shifted row (kept apart, so the backward's
-    ``exp((x - max) - lse)`` rounds as the forward's log-softmax did), and each row's weight ``w[t]`` (0 when ignored; their
-    sum is the "mean" denominator). loss = (1-ε)·wt·(-lp[t]) + ε/c·Σ_j w_j·(-lp_j)·keep.
+    ``exp((x - max) - lse)`` rounds as the forward's log-softmax did), and each row's weight
+    ``w[t]`` (0 when ignored; their sum is the "mean" denominator).
+    loss = (1-ε)·wt·(-lp[t]) + ε/c·Σ_j w_j·(-lp_j)·keep.
     """
     n, c, k = x.shape
     safe, keep, wt = _row_weights(t, c, w, ignore_index, x.dtype, op)
