@@ -286,3 +286,24 @@ def test_cuda_bad_targets_poison_the_loss_and_raise_at_the_check(monkeypatch):
     monkeypatch.setenv("TINYGRAD_CNN_DEVICE_CHECKS", "eager")
     with pytest.raises(ValueError, match=r"cross_entropy: 1 target"):
         F.cross_entropy(x, tg.tensor([0, 5, 1, 2], device="cuda"))
+
+
+def test_check_range_raises_on_the_cpu_and_counts():
+    fn.check_range(np.array([0.0, 0.5, 1.0, np.nan]), 0, 1, "never {bad}")
+    with pytest.raises(ValueError, match=r"binary_cross_entropy: input values must lie in "
+                                         r"\[0, 1\] \(probabilities; 2 do not\)"):
+        F.binary_cross_entropy(tg.tensor([-0.1, 0.5, 1.5]), tg.tensor([0.0, 1.0, 1.0]))
+
+
+@pytest.mark.cuda
+@needs_cuda
+def test_cuda_check_range_counts_on_the_device():
+    cupy, fc = _cp()
+    fc.check_device_errors()
+    fc.check_range(cupy.asarray([0.0, 0.5, 1.0, np.nan]), 0, 1, "never {bad}")
+    fc.check_device_errors()
+    loss = F.binary_cross_entropy(tg.tensor([-0.1, 0.5, 1.5], device="cuda"),
+                                  tg.tensor([0.0, 1.0, 1.0], device="cuda"), reduction="none")
+    assert np.isnan(loss.numpy()[[0, 2]]).all()
+    with pytest.raises(ValueError, match=r"\(probabilities; 2 do not\).* on cuda:0"):
+        fc.check_device_errors()

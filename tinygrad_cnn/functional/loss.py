@@ -182,9 +182,11 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     (which float32 ``sigmoid`` reaches for |logits| > ~17).
     """
     _same_shape("binary_cross_entropy", input, target)
-    if ((input.array < 0) | (input.array > 1)).any():
-        raise OpValueError("binary_cross_entropy: input values must lie in [0, 1] "
-                           "(probabilities); use binary_cross_entropy_with_logits for logits")
+    # eager on the CPU; on a GPU counted on the device (the loss is NaN there anyway: the log
+    # of a negative number) and raised by backend.check_device_errors(), with no sync here
+    input.backend.check_range(input.array, 0, 1, "binary_cross_entropy: input values must lie "
+                              "in [0, 1] (probabilities; {bad} do not); use "
+                              "binary_cross_entropy_with_logits for logits")
     loss = binary_cross_entropy_op(input, target)
     if weight is not None:
         loss = loss * weight

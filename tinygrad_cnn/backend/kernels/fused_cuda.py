@@ -11,7 +11,8 @@ same sequence of IEEE operations as the NumPy version, so a float32 optimizer st
 gives the CPU's bits (sqrt and division are correctly rounded by default); exp/log in the
 cross-entropy kernels are CUDA's (within 2 ulp), so those agree to round-off.
 
-Bad class targets: the kernel cannot raise, and checking on the host would wait for the GPU.
+Bad class targets (and probabilities outside [0, 1], :func:`check_range`): the kernel cannot
+raise, and checking on the host would wait for the GPU.
 A target outside [0, c) that is not ignore_index makes its row's loss and gradient NaN (never
 a silently wrong number) and is counted in a per-device error counter;
 :func:`check_device_errors` reads the counters (one small device-to-host copy, so call it where
@@ -27,7 +28,7 @@ import os
 from . import fused_numpy as _np_version
 from .cuda_source import OPTIONS, get_kernel, register_source
 
-__all__ = ["sgd_step", "adam_step", "relu_backward", "class_targets",
+__all__ = ["sgd_step", "adam_step", "relu_backward", "class_targets", "check_range",
            "cross_entropy_forward", "cross_entropy_backward", "check_device_errors"]
 
 _COMMON = r"""
@@ -101,6 +102,12 @@ __global__ void adam_step(T* w, const T* g, T* m, T* v, T* vmax, long long n, T 
 template <typename T>
 __global__ void relu_backward(const T* gy, const T* x, T* gx, long long n) {
     GRID_LOOP(i, n) { gx[i] = gy[i] * (T)(x[i] > (T)0); }
+}
+
+// count the entries outside [lo, hi] (NaN is not counted, as NumPy's comparisons)
+template <typename T>
+__global__ void count_outside(const T* x, long long n, T lo, T hi, unsigned long long* err) {
+    GRID_LOOP(i, n) { if (x[i] < lo || x[i] > hi) atomicAdd(err, 1ULL); }
 }
 
 // safe index 0 and keep 0 for ignore_index; keep NaN (poison) and a count for a bad target
@@ -202,8 +209,8 @@ __global__ void ce_backward(const T* x, const T* lse, const long long* t, const 
 _FT = ("float", "double")
 _OPTIONS = OPTIONS + ("--fmad=false",)
 register_source("fused.elementwise", _OPTIM, options=_OPTIONS, name_expressions=tuple(
-    f"{k}<{t}>" for k in ("sgd_step", "adam_step", "relu_backward", "class_targets")
-    for t in _FT))
+    f"{k}<{t}>" for k in ("sgd_step", "adam_step", "relu_backward", "class_targets",
+                          "count_outside") for t in _FT))
 register_source("fused.cross_entropy", _CE, options=_OPTIONS, name_expressions=tuple(
     f"{k}<{t}>" for k in ("ce_forward", "ce_backward") for t in _FT))
 
@@ -286,28 +293,33 @@ def relu_backward(gy, x):
     return gx
 
 
-def _error_counter(op, c, ignore_index):
+def _target_error(op, c, ignore_index):
+    return (f"{op}: {{bad}} target value(s) outside [0, {c}) (and not ignore_index="
+            f"{ignore_index}) on cuda:{{dev}}; their losses and gradients are NaN")
+
+
+def _error_counter(message):
+    """The device's counter for errors described by ``message`` (a template with {bad} and
+    {dev}), allocated once per device and message."""
     import cupy
-    dev = cupy.cuda.Device().id
-    entry = _errors.get(dev)
-    if entry is None:
-        entry = _errors[dev] = (cupy.zeros(1, dtype=cupy.uint64), [op, c, ignore_index])
-    entry[1][:] = [op, c, ignore_index]
-    return entry[0]
+    key = (cupy.cuda.Device().id, message)
+    counter = _errors.get(key)
+    if counter is None:
+        counter = _errors[key] = cupy.zeros(1, dtype=cupy.uint64)
+    return counter
 
 
 def check_device_errors():
-    """Raise ValueError if a kernel counted bad class targets since the last check (reads one
-    counter per device: a host synchronisation, so call it where the host waits anyway)."""
+    """Raise ValueError if a kernel counted bad values (class targets, probabilities) since the
+    last check, and reset the counters. Reads one counter per device and kind: a host
+    synchronisation, so call it where the host waits anyway (after ``.item()``, per epoch)."""
     import cupy
-    for dev, (counter, (op, c, ignore_index)) in list(_errors.items()):
+    for (dev, message), counter in list(_errors.items()):
         with cupy.cuda.Device(dev):
             bad = int(counter.get()[0])
             if bad:
                 counter.fill(0)
-                raise ValueError(
-                    f"{op}: {bad} target value(s) outside [0, {c}) (and not ignore_index="
-                    f"{ignore_index}) on cuda:{dev}; their losses and gradients are NaN")
+                raise ValueError(message.format(bad=bad, dev=dev))
 
 
 def _maybe_eager():
@@ -327,9 +339,21 @@ def class_targets(t, c, ignore_index, dtype, op):
     keep = cupy.empty(t64.shape, dtype=kt)
     _kernel("fused.elementwise", "class_targets", kt)(*_grid(t64.size), (
         t64, safe, keep, numpy.int64(t64.size), numpy.int64(c), numpy.int64(ignore_index),
-        _error_counter(op, c, ignore_index)))
+        _error_counter(_target_error(op, c, ignore_index))))
     _maybe_eager()
     return safe.reshape(t.shape), keep.astype(ft, copy=False)
+
+
+def check_range(x, lo, hi, message):
+    """Count the entries of ``x`` outside [lo, hi] on the device (no sync; raised by
+    :func:`check_device_errors`). ``message`` describes the error, ``{bad}`` its count."""
+    import cupy
+    import numpy
+    xc = cupy.ascontiguousarray(x, dtype=x.dtype if x.dtype.char in "fd" else cupy.float32)
+    _kernel("fused.elementwise", "count_outside", xc.dtype)(*_grid(xc.size), (
+        xc, numpy.int64(xc.size), *_scalars(xc.dtype, lo, hi),
+        _error_counter(message + " on cuda:{dev}")))
+    _maybe_eager()
 
 
 def _ce_inputs(x, t, w):
@@ -352,7 +376,8 @@ def cross_entropy_forward(x, t, w, *, ignore_index, label_smoothing, op="cross_e
     rows = n * k
     grid = (max(1, -(-rows * 32 // _THREADS)),)
     _kernel("fused.cross_entropy", "ce_forward", xc.dtype)(grid, (_THREADS,), (
-        xc, tc, wc, loss, lse, wt, _error_counter(op, c, ignore_index), numpy.int64(rows),
+        xc, tc, wc, loss, lse, wt, _error_counter(_target_error(op, c, ignore_index)),
+        numpy.int64(rows),
         numpy.int64(c), numpy.int64(k), numpy.int64(ignore_index),
         *_scalars(xc.dtype, 1 - label_smoothing, label_smoothing / c),
         numpy.int32(bool(label_smoothing))))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["sgd_step", "adam_step", "relu_backward", "class_targets",
+__all__ = ["sgd_step", "adam_step", "relu_backward", "class_targets", "check_range",
            "cross_entropy_forward", "cross_entropy_backward", "check_device_errors"]
 
 
@@ -89,6 +89,14 @@ def class_targets(t, c, ignore_index, dtype, op):
         raise ValueError(f"{op}: target values must lie in [0, {c}) (or be ignore_index="
                          f"{ignore_index}), got values in [{int(t.min())}, {int(t.max())}]")
     return np.where(valid, t, 0), valid.astype(dtype)
+
+
+def check_range(x, lo, hi, message):
+    """Raise ValueError(``message``) when an entry of ``x`` lies outside [lo, hi] (NaN passes,
+    as the comparisons say); ``{bad}`` in the message is the count. Eager on the CPU."""
+    bad = (x < lo) | (x > hi)
+    if bad.any():
+        raise ValueError(message.format(bad=int(bad.sum())))
 
 
 def _row_weights(t, c, w, ignore_index, dtype, op):
