@@ -77,7 +77,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=15)
     args = ap.parse_args()
-    torch.set_num_threads(2)
+    # one thread: the machine is shared, and an idle-spinning OpenMP pool under load made
+    # torch 10-100x slower in some runs; these workloads are memory-bound elementwise passes
+    torch.set_num_threads(1)
     rows = []
     for name in ("SGD", "Adam", "AdamW"):
         ours, loop, default = _optim_pair(name, torch)

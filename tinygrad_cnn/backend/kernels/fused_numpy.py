@@ -119,7 +119,9 @@ def cross_entropy_forward(x, t, w, *, ignore_index, label_smoothing, op="cross_e
     safe, keep, wt = _row_weights(t, c, w, ignore_index, x.dtype, op)
     m = x.max(axis=1, keepdims=True)
     shifted = x - m
-    lse_s = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    e = np.exp(shifted)
+    lse_s = np.log(e.sum(axis=1, keepdims=True))
+    del e
     picked = np.take_along_axis(shifted, safe[:, None, :], axis=1)[:, 0] - lse_s[:, 0]
     loss = -picked * wt
     if label_smoothing:
@@ -138,7 +140,9 @@ def cross_entropy_backward(x, stats, t, w, g, *, ignore_index, label_smoothing,
     n, c, k = x.shape
     safe, keep, wt = _row_weights(t, c, w, ignore_index, x.dtype, op)
     g = np.broadcast_to(np.asarray(g, dtype=x.dtype), (n, k))
-    p = np.exp((x - stats[:, :1]) - stats[:, 1:])
+    p = np.subtract(x, stats[:, :1])
+    p -= stats[:, 1:]
+    np.exp(p, out=p)
     a = wt * (1 - label_smoothing)  # (n, k): the one-hot part's per-row factor
     if label_smoothing:
         wsum = c if w is None else w.sum()
