@@ -1,10 +1,15 @@
 """SGD, Adam, AdamW, RMSprop, Adadelta and Adagrad, step for step as PyTorch's single-tensor
 implementations (same operation order, so float32 trajectories agree to round-off).
 
-Each ``_update`` gets the gradient array (already negated for ``maximize=True``) and writes
-the parameter in place; the base class bumps the version once per parameter per step.
+Each ``_update`` writes the parameter in place; the base class bumps the version once per
+parameter per step. SGD and Adam/AdamW call the backend's fused kernels (``sgd_step``,
+``adam_step``: one launch per parameter on the GPU, the same bits as before on the CPU) with
+the raw gradient and apply ``maximize`` inside; the others get the gradient already negated.
+Step counts and bias corrections are host numbers: a step never reads the device.
 Keyword-only options are PyTorch's: ``maximize`` is honoured, ``foreach`` accepted (it only
-picks PyTorch's kernels), ``fused``/``capturable``/``differentiable`` refused when True.
+picks PyTorch's kernels), ``fused=True`` accepted by SGD/Adam/AdamW (their updates are the
+fused kernels anyway) and refused by the others, ``capturable``/``differentiable`` refused
+when True.
 """
 from __future__ import annotations
 
@@ -27,7 +32,7 @@ class SGD(Optimizer):
                                       "maximize": maximize, "foreach": foreach,
                                       "differentiable": differentiable, "fused": fused})
 
-    _handles_maximize = True
+    _handles_maximize = _fused_kernels = True
 
     def _update(self, g, p, grad, st):
         w = p.array
@@ -59,7 +64,7 @@ class Adam(Optimizer):
                                       "differentiable": differentiable, "fused": fused,
                                       "decoupled_weight_decay": decoupled})
 
-    _handles_maximize = True
+    _handles_maximize = _fused_kernels = True
 
     def _update(self, g, p, grad, st):
         xp, w = p.xp, p.array

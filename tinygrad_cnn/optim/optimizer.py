@@ -20,6 +20,9 @@ class Optimizer:
     # True where ``_update`` applies ``maximize`` itself (inside a fused kernel), so the base
     # class need not allocate a negated gradient first
     _handles_maximize = False
+    # True where the update always runs as the backend's fused kernels, so ``fused=True``
+    # asks for what happens anyway (accepted, like foreach); elsewhere it is refused
+    _fused_kernels = False
 
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
@@ -66,10 +69,10 @@ class Optimizer:
             raise TypeError(f"{name}: foreach must be None or a bool, got {group['foreach']!r}")
         # foreach only chooses PyTorch's batched kernels: the update is the same either way.
         # These change what the step is, and are refused rather than ignored:
-        for key, why in (("fused", "fused kernels are not available"),
+        for key, why in (("fused", "fused kernels are not available for this optimizer"),
                          ("capturable", "there are no CUDA graphs to capture the step into"),
                          ("differentiable", "the step is not recorded by autograd")):
-            if group.get(key):
+            if group.get(key) and not (key == "fused" and self._fused_kernels):
                 raise NotImplementedError(f"{name}: {key}=True is not supported: {why}")
 
     def zero_grad(self, set_to_none=True):
