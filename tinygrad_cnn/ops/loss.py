@@ -92,14 +92,14 @@ def binary_cross_entropy_with_logits_op(x, t):
     return y.astype(a.dtype, copy=False), backward
 
 
-def _smoothing_factors(be, x3, target, weight, ignore_index, eps, op):
-    """A (n, 1, k) and B (n, c, k), constants with gx = g · (softmax(x) · A - B)."""
-    xp = x3.xp
-    n, c, k = x3.shape
-    safe, keep = be.class_targets(target, c, ignore_index, x3.dtype, op)
-    w = xp.ones(c, dtype=x3.dtype) if weight is None else weight.astype(x3.dtype, copy=False)
+def _gradient_factors(be, xp, shape, dtype, target, weight, ignore_index, eps, op):
+    """Constants A (n, 1, k) and B (n, c, k) with gx = g · (softmax(x) · A - B) for x of
+    ``shape`` (n, c, k), target (n, k)."""
+    n, c, k = shape
+    safe, keep = be.class_targets(target, c, ignore_index, dtype, op)
+    w = xp.ones(c, dtype=dtype) if weight is None else weight.astype(dtype, copy=False)
     wt = w[safe] * keep
-    onehot = (xp.arange(c)[None, :, None] == safe[:, None, :]).astype(x3.dtype)
+    onehot = (xp.arange(c)[None, :, None] == safe[:, None, :]).astype(dtype)
     a = wt * (1 - eps) + keep * (eps / c) * w.sum()
     b = (wt * (1 - eps))[:, None] * onehot + (keep * (eps / c))[:, None] * w[None, :, None]
     return a[:, None], b
@@ -126,8 +126,8 @@ def cross_entropy_op(x, *, target, weight, ignore_index, reduction, label_smooth
 
     def backward(gy):
         if _grad_state.enabled:  # create_graph: the same rule in Tensor ops (differentiable)
-            a, b = _smoothing_factors(be, _const(x3), t2, weight, ignore_index,
-                                      label_smoothing, "cross_entropy")
+            a, b = _gradient_factors(be, xp, x3.shape, x.dtype, t2, weight, ignore_index,
+                                     label_smoothing, "cross_entropy")
             g = gy.reshape(n, 1, -1) if reduction == "none" else \
                 (gy if den is None else gy / _const(den))
             p = softmax_op(x.reshape(n, c, -1), dim=1)
