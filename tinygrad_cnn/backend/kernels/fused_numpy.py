@@ -109,51 +109,50 @@ def cross_entropy_forward(x, t, w, *, ignore_index, label_smoothing, op="cross_e
     """log_softmax over dim 1 then the (label-smoothed, weighted) NLL, per row.
 
     x (n, c, k) logits, t (n, k) integer targets, w (c,) class weights or None. Returns
-    ``(loss (n, k), stats (n, 2, k), wt (n, k))``: each row's loss (ignored rows 0), its
-    max and the log-sum-exp of the shifted row (kept apart, so the backward's
-    ``exp((x - max) - lse)`` rounds as the forward's log-softmax did), and each row's weight
-    ``w[t]`` (0 when ignored; their sum is the "mean" denominator).
-    loss = (1-ε)·wt·(-lp[t]) + ε/c·Σ_j w_j·(-lp_j)·keep.
+    ``(loss (n, k), stats, wt (n, k))``: each row's loss (ignored rows 0), what this
+    backend's backward needs (here the softmax (n, c, k), as the log_softmax op saved its
+    output before; the CUDA version keeps two numbers a row), and each row's weight ``w[t]``
+    (0 when ignored; their sum is the "mean" denominator).
+    loss = (1-ε)·wt·(-lp[t]) + ε/c·Σ_j w_j·(-lp_j)·keep, lp = (x - max) - log Σ exp(x - max).
     """
     n, c, k = x.shape
     safe, keep, wt = _row_weights(t, c, w, ignore_index, x.dtype, op)
-    m = x.max(axis=1, keepdims=True)
-    shifted = x - m
-    e = np.exp(shifted)
-    lse_s = np.log(e.sum(axis=1, keepdims=True))
-    del e
-    picked = np.take_along_axis(shifted, safe[:, None, :], axis=1)[:, 0] - lse_s[:, 0]
-    loss = -picked * wt
+    e = x - x.max(axis=1, keepdims=True)  # shifted; becomes exp(shifted), then the softmax
+    picked = np.take_along_axis(e, safe[:, None, :], axis=1)[:, 0]
+    if label_smoothing:  # Σ_j w_j·lp_j = Σ_j w_j·shifted_j - Σw·lse
+        sx = e.sum(axis=1) if w is None else np.einsum("ncq,c->nq", e, w.astype(e.dtype))
+    np.exp(e, out=e)
+    s = e.sum(axis=1, keepdims=True)
+    lse = np.log(s)
+    loss = -(picked - lse[:, 0]) * wt
     if label_smoothing:
-        lp = shifted - lse_s
-        sm = -(lp.sum(axis=1) if w is None else (lp * w[None, :, None]).sum(axis=1)) * keep
+        sm = -(sx - lse[:, 0] * (c if w is None else w.sum())) * keep
         loss = loss * (1 - label_smoothing) + sm * (label_smoothing / c)
-    return loss.astype(x.dtype, copy=False), np.concatenate([m, lse_s], axis=1), wt
+    e /= s
+    return loss.astype(x.dtype, copy=False), e, wt
 
 
 def cross_entropy_backward(x, stats, t, w, g, *, ignore_index, label_smoothing,
                            op="cross_entropy"):
     """Gradient of :func:`cross_entropy_forward`'s per-row loss with respect to x, given the
     upstream gradient per row ``g`` (n, k) (or anything broadcasting to it: a scalar for
-    "sum", ``gy / Σ wt`` for "mean"). Returns gx (n, c, k):
+    "sum", ``gy / Σ wt`` for "mean"); ``stats`` is the forward's (left unchanged, so a
+    retained graph can run backward again). Returns gx (n, c, k):
     g · ((1-ε)·wt·(softmax - onehot(t)) + ε/c·keep·(Σw·softmax - w))."""
     n, c, k = x.shape
     safe, keep, wt = _row_weights(t, c, w, ignore_index, x.dtype, op)
     g = np.broadcast_to(np.asarray(g, dtype=x.dtype), (n, k))
-    p = np.subtract(x, stats[:, :1])
-    p -= stats[:, 1:]
-    np.exp(p, out=p)
-    a = wt * (1 - label_smoothing)  # (n, k): the one-hot part's per-row factor
+    ag = wt * (1 - label_smoothing) * g  # (n, k): the one-hot part's per-row factor
+    f = ag
     if label_smoothing:
-        wsum = c if w is None else w.sum()
-        p *= (a + keep * (label_smoothing / c) * wsum)[:, None]
-        p -= (label_smoothing / c) * keep[:, None] * (1 if w is None else w[None, :, None])
-    else:
-        p *= a[:, None]
-    onehot = np.take_along_axis(p, safe[:, None], axis=1) - a[:, None]
-    np.put_along_axis(p, safe[:, None], onehot, axis=1)
-    p *= g[:, None]
-    return p.astype(x.dtype, copy=False)
+        kg = keep * (label_smoothing / c) * g
+        f = ag + kg * (c if w is None else w.sum())
+    gx = np.multiply(stats, f[:, None], dtype=x.dtype)
+    if label_smoothing:
+        gx -= kg[:, None] if w is None else kg[:, None] * w[None, :, None]
+    at_t = np.take_along_axis(gx, safe[:, None], axis=1) - ag[:, None]
+    np.put_along_axis(gx, safe[:, None], at_t, axis=1)
+    return gx
 
 
 def check_device_errors():
