@@ -106,8 +106,9 @@ def _gradient_factors(be, xp, shape, dtype, target, weight, ignore_index, eps, o
 
 
 @register("cross_entropy",
-          rule="gx = g * ((1-eps) * w[t] * (softmax(x) - onehot(t)) + eps/c * (sum(w) * "
-               "softmax(x) - w)), g = gy / sum(w[t]) for mean", saves=("x",))
+          rule="gx = gy * ((1 - label_smoothing) * weight[target] * (softmax(x) - (i == "
+               "target)) + label_smoothing / x.shape[1] * (sum(weight) * softmax(x) - weight)) "
+               "/ (sum(weight[target]) where reduction == mean, else 1)", saves=("x",))
 def cross_entropy_op(x, *, target, weight, ignore_index, reduction, label_smoothing):
     """log_softmax over dim 1 + the (weighted, label-smoothed) NLL of class indices + the
     reduction, fused. x (n, c, *d) logits; target (n, *d) integer array; weight (c,) array or

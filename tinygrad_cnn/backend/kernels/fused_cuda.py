@@ -1,25 +1,21 @@
 """fused kernels, CUDA versions (see backend/kernels/__init__.py). CuPy is imported inside
 the functions, so this module imports on a machine without CuPy.
 
-One launch per call: an SGD or Adam/AdamW update of one parameter (its state updated in
-place), ReLU backward, and cross-entropy forward (a warp per row: max, sum of exp, the
-smoothing sums, the picked logit) and backward (a thread per element). Host numbers (learning
-rate, bias corrections, flags) are kernel arguments; nothing is read back from the device.
+One launch per call: an SGD or Adam/AdamW update of one parameter (state updated in place),
+ReLU backward, cross-entropy forward (a warp per row) and backward (a thread per element).
+Host numbers (learning rate, bias corrections, flags) are kernel arguments; nothing is read
+back. Compiled with ``--fmad=false``: each update is then the same sequence of IEEE
+operations as the NumPy version, so a float32 step gives the CPU's bits (sqrt and division
+are correctly rounded by default); CUDA's exp/log (within 2 ulp) make cross-entropy agree to
+round-off.
 
-The sources are compiled with ``--fmad=false``: without fused multiply-adds each update is the
-same sequence of IEEE operations as the NumPy version, so a float32 optimizer step on the GPU
-gives the CPU's bits (sqrt and division are correctly rounded by default); exp/log in the
-cross-entropy kernels are CUDA's (within 2 ulp), so those agree to round-off.
-
-Bad class targets (and probabilities outside [0, 1], :func:`check_range`): the kernel cannot
-raise, and checking on the host would wait for the GPU.
-A target outside [0, c) that is not ignore_index makes its row's loss and gradient NaN (never
-a silently wrong number) and is counted in a per-device error counter;
-:func:`check_device_errors` reads the counters (one small device-to-host copy, so call it where
-the host waits anyway) and raises ValueError naming the op. With the environment variable
-``TINYGRAD_CNN_DEVICE_CHECKS=eager`` (a debug mode, like ``CUDA_LAUNCH_BLOCKING``) every such
-kernel checks at once and raises at the call. float16 inputs run the float32 kernels on
-float32 copies (computed in float, rounded once, as PyTorch's fused kernels do).
+Bad class targets (and probabilities outside [0, 1], :func:`check_range`): a kernel cannot
+raise, and a host check would wait for the GPU. A target outside [0, c) that is not
+ignore_index makes its row's loss and gradient NaN (never a silently wrong number) and is
+counted in a per-device counter; :func:`check_device_errors` reads the counters (a small
+device-to-host copy: call it where the host waits anyway) and raises ValueError naming the
+op. ``TINYGRAD_CNN_DEVICE_CHECKS=eager`` (a debug mode, like ``CUDA_LAUNCH_BLOCKING``)
+checks after every such kernel. float16 runs the float32 kernels on float32 copies.
 """
 from __future__ import annotations
 
@@ -103,7 +99,6 @@ template <typename T>
 __global__ void relu_backward(const T* gy, const T* x, T* gx, long long n) {
     GRID_LOOP(i, n) { gx[i] = gy[i] * (T)(x[i] > (T)0); }
 }
-
 // count the entries outside [lo, hi] (NaN is not counted, as NumPy's comparisons)
 template <typename T>
 __global__ void count_outside(const T* x, long long n, T lo, T hi, unsigned long long* err) {
@@ -240,15 +235,13 @@ def _scalars(dtype, *values):
 
 
 def _flags(*values):
-    import numpy
-    return tuple(numpy.int32(bool(v)) for v in values)
+    return _scalars("int32", *(bool(v) for v in values))
 
 
 def sgd_step(w, grad, buf, *, lr, momentum, dampening, weight_decay, nesterov, maximize,
              first):
     """See fused_numpy.sgd_step; one launch for float32/float64 contiguous arrays."""
-    arrays = (w, grad) if buf is None else (w, grad, buf)
-    if not _native(*arrays):
+    if not _native(w, grad, w if buf is None else buf):
         return _np_version.sgd_step(w, grad, buf, lr=lr, momentum=momentum,
                                     dampening=dampening, weight_decay=weight_decay,
                                     nesterov=nesterov, maximize=maximize, first=first)
@@ -263,16 +256,14 @@ def sgd_step(w, grad, buf, *, lr, momentum, dampening, weight_decay, nesterov, m
 def adam_step(w, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps,
               weight_decay, decoupled, maximize, step_size, bias_correction2_sqrt):
     """See fused_numpy.adam_step; one launch for float32/float64 contiguous arrays."""
-    arrays = (w, grad, exp_avg, exp_avg_sq) + (() if max_exp_avg_sq is None
-                                                else (max_exp_avg_sq,))
-    if not _native(*arrays):
+    vmax = exp_avg_sq if max_exp_avg_sq is None else max_exp_avg_sq
+    if not _native(w, grad, exp_avg, exp_avg_sq, vmax):
         return _np_version.adam_step(
             w, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr=lr, beta1=beta1, beta2=beta2,
             eps=eps, weight_decay=weight_decay, decoupled=decoupled, maximize=maximize,
             step_size=step_size, bias_correction2_sqrt=bias_correction2_sqrt)
     import numpy
     grid, block = _grid(w.size)
-    vmax = exp_avg_sq if max_exp_avg_sq is None else max_exp_avg_sq
     _kernel("fused.elementwise", "adam_step", w.dtype)(grid, block, (
         w, grad, exp_avg, exp_avg_sq, vmax, numpy.int64(w.size),
         *_scalars(w.dtype, 1 - lr * weight_decay, weight_decay, 1 - beta1, beta2, 1 - beta2,
@@ -283,11 +274,11 @@ def adam_step(w, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2,
 def relu_backward(gy, x):
     """``gy * (x > 0)``; one launch (float16 and mixed layouts: CuPy's elementwise ops)."""
     import cupy
+    import numpy
     if gy.shape != x.shape or gy.dtype != x.dtype or gy.dtype.char not in "fd":
         return cupy.multiply(gy, x > 0, dtype=gy.dtype)
     gy, x = cupy.ascontiguousarray(gy), cupy.ascontiguousarray(x)
     gx = cupy.empty_like(gy)
-    import numpy
     _kernel("fused.elementwise", "relu_backward", gy.dtype)(
         *_grid(gx.size), (gy, x, gx, numpy.int64(gx.size)))
     return gx
