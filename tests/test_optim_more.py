@@ -167,11 +167,13 @@ def test_scheduler_state_dict_resumes_where_it_left_off():
 
 def test_refused_and_checked_keywords():
     ps = [nn.Parameter(tg.ones(2))]
-    for name, kw in [("SGD", dict(fused=True)), ("Adam", dict(capturable=True)),
+    for name, kw in [("Adagrad", dict(fused=True)), ("Adam", dict(capturable=True)),
                      ("AdamW", dict(differentiable=True)), ("RMSprop", dict(capturable=True)),
                      ("Adagrad", dict(fused=True))]:
         with pytest.raises(NotImplementedError, match=next(iter(kw))):
             getattr(optim, name)(ps, **kw)
+    for name in ("SGD", "Adam", "AdamW"):  # their steps are fused kernels: fused=True is a no-op
+        assert getattr(optim, name)(ps, lr=0.1, fused=True).param_groups[0]["fused"] is True
     with pytest.raises(ValueError, match="betas"):
         optim.Adam(ps, betas=(1.0, 0.9))
     with pytest.raises(ValueError, match="invalid eps"):

@@ -1,7 +1,13 @@
 """Losses with torch.nn.functional's signatures and reductions ("mean", "sum", "none").
 
 cross_entropy is log_softmax followed by nll_loss (class indices) or a weighted sum
-(class probabilities), with PyTorch's label smoothing and weight normalisation.
+(class probabilities), with PyTorch's label smoothing and weight normalisation. With class
+indices (the common case) it is one fused op, ``ops.loss.cross_entropy_op``; a weight that
+requires grad or an input with no classes takes the composed path.
+
+Bad class targets: the backend checks them (``backend.class_targets``) without waiting for the
+device: the CPU raises at once; on a GPU the affected losses are NaN and the error is raised by
+``backend.check_device_errors()`` (see backend/kernels/fused_cuda.py).
 """
 from __future__ import annotations
 
@@ -9,7 +15,11 @@ from .. import dtypes
 from ..errors import OpRuntimeError, OpTypeError, OpValueError
 from ..ops import activation as _act
 from ..ops import elementwise as _ew
-from ..ops.loss import binary_cross_entropy_op, binary_cross_entropy_with_logits_op
+from ..ops.loss import (
+    binary_cross_entropy_op,
+    binary_cross_entropy_with_logits_op,
+    cross_entropy_op,
+)
 from .activation import log_softmax, tensor_arg
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -68,19 +78,15 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
                            f"{input.shape} and target {target.shape}")
     xp = input.xp
     c = input.shape[1]
-    t = target.array
-    valid = t != ignore_index
-    if ((t[valid] < 0) | (t[valid] >= c)).any():
-        raise OpValueError(f"{op}: target values must lie in [0, {c}) (or be ignore_index="
-                           f"{ignore_index}), got values in [{int(t.min())}, {int(t.max())}]")
-    safe = xp.where(valid, t, 0)
+    # keep: 1 counted, 0 ignore_index (NaN for a bad target on a GPU: see the module doc)
+    safe, keep = input.backend.class_targets(target.array, c, ignore_index, input.dtype, op)
     # pick input[n, target[n, ...], ...] with one advanced index, keep d dims in place
     # open grids over n and the trailing dims (np.indices(sparse=True), which CuPy lacks)
     idx = [xp.arange(s).reshape((-1,) + (1,) * (safe.ndim - 1 - i))
            for i, s in enumerate(safe.shape)]
     picked = input[(idx[0], Tensor._make(safe)) + tuple(idx[1:])]
     w = xp.ones(c, dtype=input.dtype) if weight is None else weight.array
-    wt = Tensor._make((w[safe] * valid).astype(input.dtype))
+    wt = Tensor._make((w[safe] * keep).astype(input.dtype))
     loss = -picked * wt
     if reduction == "mean":
         return loss.sum() / wt.sum()
@@ -102,8 +108,12 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     if not isinstance(target, Tensor):
         target = Tensor(target, device=input.device)
     class_dim = 0 if input.ndim == 1 else 1
+    c = input.shape[class_dim] if input.ndim else 0
+    if target.dtype.kind in "iu" and c and input.dtype.kind == "f" and (
+            weight is None or not weight.requires_grad):
+        return _fused_cross_entropy(input, target, weight, ignore_index, reduction,
+                                    label_smoothing)
     lp = log_softmax(input, class_dim)
-    c = input.shape[class_dim]
     w = None if weight is None else (weight if input.ndim == 1 else _class_view(weight, input.ndim))
     if target.dtype.kind == "f":  # class probabilities
         _same_shape(op, input, target)
@@ -133,6 +143,25 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     return nll * (1 - label_smoothing) + smooth * (label_smoothing / c)
 
 
+def _fused_cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing):
+    """Class-index targets through the one fused op (shapes checked as nll_loss does)."""
+    op = "cross_entropy"
+    if reduction not in _REDUCTIONS:
+        raise OpValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    unbatched = input.ndim == 1
+    x = input.unsqueeze(0) if unbatched else input
+    t = target.reshape(1) if unbatched else target
+    if x.ndim < 2 or t.shape != (x.shape[0],) + x.shape[2:]:
+        raise OpValueError(f"{op}: expected input (n, c, *d) and target (n, *d), got input "
+                           f"{input.shape} and target {target.shape}")
+    if t.device != x.device:
+        raise OpRuntimeError(f"{op}: target is on {t.device}, input on {x.device}")
+    loss = cross_entropy_op(x, target=t.array, weight=None if weight is None else weight.array,
+                            ignore_index=ignore_index, reduction=reduction,
+                            label_smoothing=float(label_smoothing))
+    return loss.reshape(()) if unbatched and reduction == "none" else loss
+
+
 def mse_loss(input, target, reduction="mean"):
     """Mean squared error."""
     _same_shape("mse_loss", input, target)
@@ -153,9 +182,11 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     (which float32 ``sigmoid`` reaches for |logits| > ~17).
     """
     _same_shape("binary_cross_entropy", input, target)
-    if ((input.array < 0) | (input.array > 1)).any():
-        raise OpValueError("binary_cross_entropy: input values must lie in [0, 1] "
-                           "(probabilities); use binary_cross_entropy_with_logits for logits")
+    # eager on the CPU; on a GPU counted on the device (the loss is NaN there anyway: the log
+    # of a negative number) and raised by backend.check_device_errors(), with no sync here
+    input.backend.check_range(input.array, 0, 1, "binary_cross_entropy: input values must lie "
+                              "in [0, 1] (probabilities; {bad} do not); use "
+                              "binary_cross_entropy_with_logits for logits")
     loss = binary_cross_entropy_op(input, target)
     if weight is not None:
         loss = loss * weight

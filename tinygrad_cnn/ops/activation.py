@@ -63,3 +63,17 @@ def hardswish(x):
         return gy * (mid * (x / 3 + 0.5) + high)
 
     return (v * xp.clip(v + 3, 0, 6) / 6).astype(v.dtype, copy=False), backward
+
+
+@register("relu_backward", rule="gg = relu_backward(gy, x); gx = 0", saves=("x",))
+def relu_backward(g, x):
+    """ReLU's input gradient ``g * (x > 0)`` (g: the gradient of relu's output) as one
+    backend kernel (one launch on the GPU, instead of a comparison, a cast and a multiply).
+    Its own gradient is the same mask, so a backward written with it stays twice
+    differentiable; g, x (…)."""
+    def backward(gy):
+        # x only selects: its gradient is zero (given as zeros, as PyTorch's, when asked)
+        gx = _const(x.xp.zeros_like(x.array)) if x.requires_grad else None
+        return relu_backward(gy, x), gx
+
+    return g.backend.relu_backward(g.array, x.array), backward

@@ -1,10 +1,15 @@
 """SGD, Adam, AdamW, RMSprop, Adadelta and Adagrad, step for step as PyTorch's single-tensor
 implementations (same operation order, so float32 trajectories agree to round-off).
 
-Each ``_update`` gets the gradient array (already negated for ``maximize=True``) and writes
-the parameter in place; the base class bumps the version once per parameter per step.
+Each ``_update`` writes the parameter in place; the base class bumps the version once per
+parameter per step. SGD and Adam/AdamW call the backend's fused kernels (``sgd_step``,
+``adam_step``: one launch per parameter on the GPU, the same bits as before on the CPU) with
+the raw gradient and apply ``maximize`` inside; the others get the gradient already negated.
+Step counts and bias corrections are host numbers: a step never reads the device.
 Keyword-only options are PyTorch's: ``maximize`` is honoured, ``foreach`` accepted (it only
-picks PyTorch's kernels), ``fused``/``capturable``/``differentiable`` refused when True.
+picks PyTorch's kernels), ``fused=True`` accepted by SGD/Adam/AdamW (their updates are the
+fused kernels anyway) and refused by the others, ``capturable``/``differentiable`` refused
+when True.
 """
 from __future__ import annotations
 
@@ -27,21 +32,18 @@ class SGD(Optimizer):
                                       "maximize": maximize, "foreach": foreach,
                                       "differentiable": differentiable, "fused": fused})
 
+    _handles_maximize = _fused_kernels = True
+
     def _update(self, g, p, grad, st):
         w = p.array
-        d = grad
-        if g["weight_decay"]:
-            d = d + g["weight_decay"] * w
         mu = g["momentum"]
-        if mu:
-            buf = st.get("momentum_buffer")
-            if buf is None:
-                buf = st["momentum_buffer"] = d.copy()
-            else:
-                buf *= mu
-                buf += (1 - g["dampening"]) * d
-            d = d + mu * buf if g["nesterov"] else buf
-        w -= g["lr"] * d
+        buf = st.get("momentum_buffer")
+        first = mu and buf is None
+        if first:  # allocated once; the kernel fills it with the first direction
+            buf = st["momentum_buffer"] = p.xp.empty_like(w)
+        p.backend.sgd_step(w, grad, buf if mu else None, lr=g["lr"], momentum=mu,
+                           dampening=g["dampening"], weight_decay=g["weight_decay"],
+                           nesterov=g["nesterov"], maximize=g["maximize"], first=first)
 
 
 class Adam(Optimizer):
@@ -62,32 +64,25 @@ class Adam(Optimizer):
                                       "differentiable": differentiable, "fused": fused,
                                       "decoupled_weight_decay": decoupled})
 
+    _handles_maximize = _fused_kernels = True
+
     def _update(self, g, p, grad, st):
         xp, w = p.xp, p.array
-        lr, (b1, b2), eps, wd = g["lr"], g["betas"], g["eps"], g["weight_decay"]
-        if wd:
-            if g["decoupled_weight_decay"]:
-                w *= 1 - lr * wd
-            else:
-                grad = grad + wd * w
-        if not st:
+        lr, (b1, b2) = g["lr"], g["betas"]
+        if not st:  # the state is allocated once, then updated in place by the kernel
             st["step"] = 0
             st["exp_avg"] = xp.zeros_like(w)
             st["exp_avg_sq"] = xp.zeros_like(w)
             if g["amsgrad"]:
                 st["max_exp_avg_sq"] = xp.zeros_like(w)
-        st["step"] += 1
-        m, v = st["exp_avg"], st["exp_avg_sq"]
-        m += (1 - b1) * (grad - m)  # lerp, as PyTorch
-        v *= b2
-        v += (1 - b2) * grad * grad
-        if g["amsgrad"]:
-            xp.maximum(st["max_exp_avg_sq"], v, out=st["max_exp_avg_sq"])
-            v = st["max_exp_avg_sq"]
-        step_size = lr / (1 - b1 ** st["step"])
-        denom = xp.sqrt(v) / math.sqrt(1 - b2 ** st["step"])
-        denom += eps
-        w -= step_size * (m / denom)
+        st["step"] += 1  # a host int: the bias corrections below are host floats
+        t = st["step"]
+        p.backend.adam_step(
+            w, grad, st["exp_avg"], st["exp_avg_sq"],
+            st.get("max_exp_avg_sq") if g["amsgrad"] else None, lr=lr, beta1=b1, beta2=b2,
+            eps=g["eps"], weight_decay=g["weight_decay"],
+            decoupled=g["decoupled_weight_decay"], maximize=g["maximize"],
+            step_size=lr / (1 - b1 ** t), bias_correction2_sqrt=math.sqrt(1 - b2 ** t))
 
 
 class AdamW(Adam):

@@ -1,8 +1,10 @@
 """The Optimizer base: parameter groups, per-parameter state, zero_grad, state dicts, and
 the checks of PyTorch's keyword options.
 
-Updates are written into the parameters' storage in place (``out=``-style array updates,
-then one ``_bump_version()`` per parameter per step): the Parameter objects keep their
+Updates are written into the parameters' storage in place (SGD and Adam/AdamW through the
+backend's fused kernels, ``backend.sgd_step`` / ``adam_step``: one launch per parameter on the
+GPU; the others with ``out=``-style array updates), then one ``_bump_version()`` per parameter
+per step: the Parameter objects keep their
 identity, views of them see the new values, and a graph recorded before the step refuses
 to run backward with them (PyTorch's rule). The same code runs on NumPy and CuPy arrays.
 """
@@ -15,6 +17,13 @@ from ..tensor import Tensor
 
 
 class Optimizer:
+    # True where ``_update`` applies ``maximize`` itself (inside a fused kernel), so the base
+    # class need not allocate a negated gradient first
+    _handles_maximize = False
+    # True where the update always runs as the backend's fused kernels, so ``fused=True``
+    # asks for what happens anyway (accepted, like foreach); elsewhere it is refused
+    _fused_kernels = False
+
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
         self.state = {}
@@ -60,10 +69,10 @@ class Optimizer:
             raise TypeError(f"{name}: foreach must be None or a bool, got {group['foreach']!r}")
         # foreach only chooses PyTorch's batched kernels: the update is the same either way.
         # These change what the step is, and are refused rather than ignored:
-        for key, why in (("fused", "fused kernels are not available"),
+        for key, why in (("fused", "fused kernels are not available for this optimizer"),
                          ("capturable", "there are no CUDA graphs to capture the step into"),
                          ("differentiable", "the step is not recorded by autograd")):
-            if group.get(key):
+            if group.get(key) and not (key == "fused" and self._fused_kernels):
                 raise NotImplementedError(f"{name}: {key}=True is not supported: {why}")
 
     def zero_grad(self, set_to_none=True):
@@ -86,7 +95,7 @@ class Optimizer:
                 if p in self.state:
                     self._follow(p, self.state[p])
                 grad = p.grad.array
-                if g.get("maximize"):
+                if g.get("maximize") and not self._handles_maximize:
                     grad = -grad
                 with p.backend.quiet_fp():  # inf/nan propagate silently, as in PyTorch
                     self._update(g, p, grad, self.state.setdefault(p, {}))
