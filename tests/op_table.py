@@ -773,3 +773,5 @@ SPECS["norm"] = Spec(
      (lambda: tg.norm(tg.ones(2), -1), ValueError, r"norm: p must be")])
 
 import op_table_longtail  # noqa: E402,F401  (isnan, logical_*, any/all, fmod, ...)
+import op_table_fused  # noqa: E402,F401  (cross_entropy, relu_backward)
+import op_table_resample  # noqa: E402,F401  (reflection padding, nearest upsampling)

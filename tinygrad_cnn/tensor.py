@@ -178,7 +178,7 @@ class Tensor(TensorMethods):
     def numpy(self):
         """A host NumPy copy of the data (any device)."""
         host = self.backend.to_host(self.array)
-        _raise_deferred_device_checks()
+        _raise_deferred_device_checks(self.backend)
         return host
 
     def __array__(self, dtype=None, copy=None):
@@ -193,7 +193,7 @@ class Tensor(TensorMethods):
             raise ValueError(f"item: a tensor with {self.array.size} elements (shape "
                              f"{self.shape}) cannot be converted to a Python scalar")
         value = self.array.reshape(()).item()
-        _raise_deferred_device_checks()
+        _raise_deferred_device_checks(self.backend)
         return value
 
     def tolist(self):
@@ -392,10 +392,10 @@ class _HookHandle:
             self._hooks.remove(self._hook)
 
 
-def _raise_deferred_device_checks():
+def _raise_deferred_device_checks(backend):
     """A read to the host is a natural synchronisation: raise the checks ops deferred on the
     device (a bad class index, ...; see ``tg.cuda.device_assert``), as PyTorch's CUDA
     device-side asserts surface at the next sync. Nothing pending: one dict lookup."""
     from . import cuda
-    if cuda._asserts:
+    if cuda._asserts or backend.name == "cupy":  # CuPy: the kernels' error counters too
         cuda.check_device_asserts()

@@ -200,11 +200,12 @@ def erf(x):
     return x.backend.erf(_float_input(x)), backward
 
 
-@register("relu", rule="gx = gy where x > 0, else 0", saves=("x",))
+@register("relu", rule="gx = relu_backward(gy, x)", saves=("x",))
 def relu(x):
     """``max(x, 0)``; the gradient at 0 is 0 (as PyTorch)."""
     def backward(gy):
-        return gy * _const((x.array > 0).astype(gy.dtype))
+        from .activation import relu_backward  # (activation imports this module)
+        return relu_backward(gy, x)  # gy · (x > 0) in one kernel, twice differentiable
 
     return x.xp.maximum(x.array, 0).astype(x.dtype, copy=False), backward
 

@@ -14,12 +14,12 @@ raise, and a host check would wait for the GPU. A target outside [0, c) that is 
 ignore_index makes its row's loss and gradient NaN (never a silently wrong number) and is
 counted in a per-device counter; :func:`check_device_errors` reads the counters (a small
 device-to-host copy: call it where the host waits anyway) and raises ValueError naming the
-op. ``TINYGRAD_CNN_DEVICE_CHECKS=eager`` (a debug mode, like ``CUDA_LAUNCH_BLOCKING``)
-checks after every such kernel. float16 runs the float32 kernels on float32 copies.
+op; ``tg.cuda.check_device_asserts()`` (so ``tg.cuda.synchronize()``, ``.item()``, ``.numpy()``)
+calls it. ``tg.cuda.set_eager_device_asserts(True)`` or ``TINYGRAD_CNN_DEVICE_ASSERTS=eager``
+(a debug mode, like ``CUDA_LAUNCH_BLOCKING``) checks after every such kernel. float16 runs
+the float32 kernels on float32 copies.
 """
 from __future__ import annotations
-
-import os
 
 from . import fused_numpy as _np_version
 from .cuda_source import OPTIONS, get_kernel, register_source
@@ -314,7 +314,8 @@ def check_device_errors():
 
 
 def _maybe_eager():
-    if os.environ.get("TINYGRAD_CNN_DEVICE_CHECKS", "") == "eager":
+    from ... import cuda  # one debug switch for every deferred check (tg.cuda's)
+    if cuda._eager["on"]:
         check_device_errors()
 
 
