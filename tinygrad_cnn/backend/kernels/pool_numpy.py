@@ -65,7 +65,7 @@ def tap_dtype(n_taps):
 # ---------------------------------------------------------------- max pooling
 def max_pool_taps(xp, x, k, st, p, d, o, pr):
     """Window maxima (n, c, *o) and which kernel tap holds each (first maximum; NaN counts
-    as the maximum, as PyTorch). One vectorised pass per kernel tap.
+    as the maximum and the last NaN is named, as PyTorch). One vectorised pass per tap.
 
     A padded cell never wins: in a window whose real cells are all -inf (equal to the
     padding) the first *real* tap is chosen, the cell PyTorch's index names, so the
@@ -84,12 +84,14 @@ def max_pool_taps(xp, x, k, st, p, d, o, pr):
         real = pad_spatial(xp, xp.ones((1, 1) + x.shape[2:], dtype=bool), p, pr, value=False)
     for t in range(len(views) - 1, -1, -1):  # last to first, so the first maximum wins
         hit = views[t] == best
-        if has_nan:
-            hit |= xp.isnan(views[t])  # a NaN maximum sits at the first NaN
         if real is not None:
             hit &= real[_LEAD + slices[t]]
         # arg = t where hit: integer arithmetic, several times faster than where/copyto
         arg -= (arg - t) * hit.view("int8").astype(arg.dtype, copy=False)
+    if has_nan:  # a NaN maximum sits at the window's *last* NaN, as PyTorch's kernels
+        for t in range(len(views)):  # (`val > maxval || isnan(val)`) leave it
+            nan = xp.isnan(views[t]).view("int8").astype(arg.dtype, copy=False)
+            arg -= (arg - t) * nan
     return best, arg
 
 
