@@ -34,6 +34,7 @@ def test_every_section_runs_or_says_why_not(dry_run):
     # the dry run collects the CUDA tests (they need a GPU to run)
     assert sections["tests"]["ok"], sections["tests"]["tail"]
     assert "test_kernels_pool.py" in sections["tests"]["tail"]
+    assert sections["tests"]["pool_ops_on_device"]["ok"]
 
 
 def test_benchmarks_have_ratios_for_every_torch_mode(dry_run):

@@ -346,3 +346,16 @@ def test_emulated_launch_catches_a_wrong_scalar_type(cuda_impl, monkeypatch):
     with pytest.raises(AssertionError, match="argument list does not match"):
         pool_cuda.max_pool_forward(np.zeros((1, 1, 4), np.float32), (2,), (2,), (0,), (0,),
                                    (1,), (2,))
+
+
+def test_every_pool_kernel_instantiation_compiles_to_ptx():
+    """NVRTC alone (no GPU): one PTX entry per declared template instantiation."""
+    try:
+        from cupy.cuda import nvrtc
+        nvrtc.getVersion()
+    except Exception as exc:  # no CuPy wheel, or no NVRTC library
+        pytest.skip(f"NVRTC not available: {exc}")
+    from tinygrad_cnn.backend.kernels import cuda_source
+    ptx = cuda_source.compile_to_ptx(pool_cuda.SOURCE)
+    ptx = ptx.decode() if isinstance(ptx, bytes) else ptx  # getPTX gives bytes in CuPy 14
+    assert ptx.count(".entry") == len(pool_cuda.SOURCE.name_expressions) == 29

@@ -40,15 +40,33 @@ import tinygrad_cnn as tg  # noqa: E402
 from gpu_bench import MODELS, Run, model_step, section_bench, worker_tf32  # noqa: E402
 
 # ---------------------------------------------------------------- sections
+def _pytest(run, extra, timeout):
+    """One pytest run; on a timeout the output so far is kept (the summary says so)."""
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfE"] + extra
+    cmd += ["--collect-only"] if run.dry else []
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+        rc, text = p.returncode, p.stdout + p.stderr
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout or b""
+        rc, text = "timeout", (out.decode() if isinstance(out, bytes) else out) + \
+            f"\ntimed out after {timeout:.0f} s"
+    lines = text.strip().splitlines()
+    ok = rc in (0, 5) if run.dry else rc == 0
+    return {"returncode": rc, "ok": ok, "summary": lines[-1] if lines else "",
+            "tail": "\n".join(lines[-40:])}
+
+
 def section_tests(run, args):
-    cmd = [sys.executable, "-m", "pytest", "-m", "cuda", "-q", "-p", "no:cacheprovider", "-rfE",
-           str(ROOT / "tests")] + (["--collect-only"] if run.dry else [])
+    """pytest -m cuda (the kernels vs NumPy), then the pooling op tests, whose every case also
+    runs on the GPU when one is there (tests/helpers.py DEVICES)."""
     share = max(10.0, min(args.test_share * args.budget, run.left() - 60))
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=share, cwd=ROOT)
-    lines = (p.stdout + p.stderr).strip().splitlines()
-    return {"returncode": p.returncode, "summary": lines[-1] if lines else "",
-            "tail": "\n".join(lines[-40:]), "ok": p.returncode in (0, 5) if run.dry else
-            p.returncode == 0}
+    t0 = time.monotonic()
+    res = _pytest(run, ["-m", "cuda", str(ROOT / "tests")], share)
+    left = share - (time.monotonic() - t0)
+    res["pool_ops_on_device"] = _pytest(run, [str(ROOT / "tests" / "test_pool.py")],
+                                        max(10.0, left)) if left > 10 else "skipped: budget"
+    return res
 
 
 def _where(frames, n=3):
