@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from ..errors import OpTypeError, OpValueError
 from ..ops.cnn_args import check_float, int_tuple, out_size, spatial_input
 from ..ops.op_registry import const
@@ -151,7 +149,8 @@ def _adaptive_bounds(xp, n_in, n_out):
 def _adaptive_width(n_in, n_out):
     """The widest adaptive window: a function of the sizes alone, so it is computed on the
     host (reading it from the device arrays would make the host wait for the GPU)."""
-    start, end = _adaptive_bounds(np, n_in, n_out)
+    from ..backend import numpy_backend  # the host's array module, through the backend door
+    start, end = _adaptive_bounds(numpy_backend.xp, n_in, n_out)
     return int((end - start).max())
 
 
