@@ -94,7 +94,12 @@ def timed(run, step, repeats, share):
         times.append(time.perf_counter() - t0)
         n = 1 if run.dry else max(3, min(repeats, int(min(share, run.left()) / times[0])))
         if len(times) >= n:
-            return round(1e3 * statistics.median(times), 4)
+            return float(f"{1e3 * statistics.median(times):.4g}")
+
+
+def _ratio(ours, theirs):
+    """ours / theirs to 3 significant figures (decimals would flatten a 0.0015 to 0.001)."""
+    return float(f"{ours / theirs:.3g}")
 
 
 def torch_mode(mode):
@@ -209,9 +214,9 @@ def bench_one(run, name, share, repeats):
             res[f"torch_{mode}_ms"] = timed(run, make(run, torch, name), repeats, share)
     finally:
         torch_mode("default")
-    res["ratio_cudnn"] = round(res["ours_ms"] / res["torch_tf32_off_ms"], 3)
+    res["ratio_cudnn"] = _ratio(res["ours_ms"], res["torch_tf32_off_ms"])
     if "torch_im2col_ms" in res:
-        res["ratio_im2col"] = round(res["ours_ms"] / res["torch_im2col_ms"], 3)
+        res["ratio_im2col"] = _ratio(res["ours_ms"], res["torch_im2col_ms"])
     if name in MODELS:
         res.update(peak_memory(run, make(run, tg, name), make(run, torch, name)))
     return res
@@ -267,7 +272,7 @@ def section_bench(run, args):
         if name in out and "ours_ms" in res:
             out[name]["ours_tf32_ms"] = res["ours_ms"]
             if "torch_default_ms" in out[name]:
-                out[name]["ratio_tf32"] = round(res["ours_ms"] / out[name]["torch_default_ms"], 3)
+                out[name]["ratio_tf32"] = _ratio(res["ours_ms"], out[name]["torch_default_ms"])
         elif name not in out or name == "error":
             out[f"tf32 worker: {name}"] = res
     return out
