@@ -220,3 +220,35 @@ def test_pooling_refuses_empty_non_batch_dims(name, shape):
 def test_more_bad_pool_arguments(call, error, message):
     with pytest.raises(error, match=message):
         call(tg.ones(1, 1, 3, 3))
+
+
+# ---------------------------------------------------------------- no host syncs
+HOST_CONVERSIONS = ("__bool__", "__float__", "__int__", "__index__", "item", "tolist")
+SYNC_FREE = [
+    lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True), lambda x: F.max_pool2d(x, 2),
+    lambda x: F.max_pool2d(x, 3, 1, 1, return_indices=True)[0],
+    lambda x: F.max_pool1d(x.flatten(2), 3, 2, 1), lambda x: F.max_pool3d(x[:, :, None], 1),
+    lambda x: F.avg_pool2d(x, 3, 2, 1, count_include_pad=False),
+    lambda x: F.avg_pool2d(x, 2, divisor_override=3),
+    lambda x: F.adaptive_avg_pool2d(x, (3, 4)), lambda x: F.adaptive_max_pool2d(x, (3, 4)),
+]
+
+
+@pytest.mark.parametrize("fn", SYNC_FREE, ids=range(len(SYNC_FREE)))
+def test_pooling_never_waits_for_the_device(fn, monkeypatch):
+    """Forward, backward and the backward's backward on the fake device with every host conversion
+    of its arrays refused: the NaN/-inf rules are decided by the kernels, not by the op."""
+    from fake_backend import FakeArray
+    x = tg.tensor(rand(2, 3, 7, 6), device="fake", requires_grad=True)
+    gy = tg.tensor(rand(*fn(x).shape, seed=1), device="fake", requires_grad=True)
+
+    def refuse(name):
+        def conversion(self, *args, **kwargs):
+            raise AssertionError(f"host sync: FakeArray.{name} called")
+        return conversion
+
+    for name in HOST_CONVERSIONS:
+        monkeypatch.setattr(FakeArray, name, refuse(name), raising=False)
+    gx, = tg.autograd.grad(fn(x), x, gy, create_graph=True)
+    ggy, = tg.autograd.grad(gx, gy, gx.detach())  # through the adjoint ops
+    assert type(gx.array) is FakeArray and type(ggy.array) is FakeArray

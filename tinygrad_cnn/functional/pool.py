@@ -6,8 +6,7 @@ import math
 from ..errors import OpTypeError, OpValueError
 from ..ops.cnn_args import check_float, int_tuple, out_size, spatial_input
 from ..ops.op_registry import const
-from ..ops.pool import (AVG_POOL, MAX_POOL, MAX_UNPOOL, avg_divisor, max_pool_taps,
-                        pool_gather, taps_to_indices)
+from ..ops.pool import AVG_POOL, MAX_POOL, MAX_UNPOOL, avg_divisor, pool_gather
 
 
 def _pool_args(op, x, nd, kernel_size, stride, padding, dilation, ceil_mode):
@@ -41,8 +40,8 @@ def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, retu
     y = MAX_POOL[nd](x, k=k, st=st, p=p, pr=pr, d=d, o=o)
     if return_indices:
         # the tap each output took is in the closure of y's node; recompute it when no graph
-        _, arg = max_pool_taps(x.xp, x.array, k, st, p, d, o, pr)
-        idx = taps_to_indices(x.xp, arg, x.shape[2:], k, st, p, d)
+        _, arg = x.backend.max_pool_forward(x.array, k, st, p, pr, d, o)
+        idx = x.backend.max_pool_indices(arg, x.shape[2:], k, st, p, d)
     if unbatched:
         y = y.squeeze(0)
         idx = idx[0] if return_indices else None
@@ -147,6 +146,14 @@ def _adaptive_bounds(xp, n_in, n_out):
     return (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
 
 
+def _adaptive_width(n_in, n_out):
+    """The widest adaptive window: a function of the sizes alone, so it is computed on the
+    host (reading it from the device arrays would make the host wait for the GPU)."""
+    from ..backend import numpy_backend  # the host's array module, through the backend door
+    start, end = _adaptive_bounds(numpy_backend.xp, n_in, n_out)
+    return int((end - start).max())
+
+
 def _output_size(op, output_size, nd, x):
     sizes = (output_size,) * nd if isinstance(output_size, int) else tuple(output_size)
     if len(sizes) != nd:
@@ -183,7 +190,7 @@ def _adaptive_avg_dim(x, axis, n_out):
         return x.reshape(x.shape[:axis] + (n_out, step) + x.shape[axis + 1:]).mean(axis + 1)
     xp = x.xp
     start, end = _adaptive_bounds(xp, n_in, n_out)
-    width = int((end - start).max())
+    width = _adaptive_width(n_in, n_out)
     pos = start[:, None] + xp.arange(width)                        # (n_out, width)
     idx = xp.where(pos < end[:, None], pos, n_in)                  # n_in: the zero cell
     rest = x.ndim - axis - 1
@@ -218,7 +225,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     rows, cols = [], []
     for n_in, n_out, dest in ((h, o[0], rows), (w, o[1], cols)):
         start, end = _adaptive_bounds(xp, n_in, n_out)
-        width = int((end - start).max())
+        width = _adaptive_width(n_in, n_out)
         # each window padded to the widest by repeating its last element (max unchanged)
         dest.append(xp.minimum(start[:, None] + xp.arange(width), end[:, None] - 1))
     r, c = rows[0], cols[0]
