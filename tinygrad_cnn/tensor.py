@@ -393,9 +393,8 @@ class _HookHandle:
 
 
 def _raise_deferred_device_checks(backend):
-    """A read to the host is a natural synchronisation: raise the checks ops deferred on the
-    device (a bad class index, ...; see ``tg.cuda.device_assert``), as PyTorch's CUDA
-    device-side asserts surface at the next sync. Nothing pending: one dict lookup."""
+    """A read to the host is a sync anyway: raise the checks ops deferred on the device (a bad
+    class index, ...), as PyTorch's device-side asserts surface at the next sync."""
     from . import cuda
     if cuda._asserts or backend.name == "cupy":  # CuPy: the kernels' error counters too
         cuda.check_device_asserts()

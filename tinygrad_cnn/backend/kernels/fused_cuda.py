@@ -12,12 +12,10 @@ round-off.
 Bad class targets (and probabilities outside [0, 1], :func:`check_range`): a kernel cannot
 raise, and a host check would wait for the GPU. A target outside [0, c) that is not
 ignore_index makes its row's loss and gradient NaN (never a silently wrong number) and is
-counted in a per-device counter; :func:`check_device_errors` reads the counters (a small
-device-to-host copy: call it where the host waits anyway) and raises ValueError naming the
-op; ``tg.cuda.check_device_asserts()`` (so ``tg.cuda.synchronize()``, ``.item()``, ``.numpy()``)
-calls it. ``tg.cuda.set_eager_device_asserts(True)`` or ``TINYGRAD_CNN_DEVICE_ASSERTS=eager``
-(a debug mode, like ``CUDA_LAUNCH_BLOCKING``) checks after every such kernel. float16 runs
-the float32 kernels on float32 copies.
+counted per device; :func:`check_device_errors` reads the counters and raises ValueError
+naming the op, at ``tg.cuda.synchronize()``, ``.item()``, ``.numpy()`` (where the host waits
+anyway), or after every such kernel with ``tg.cuda.set_eager_device_asserts(True)`` (a debug
+mode, like ``CUDA_LAUNCH_BLOCKING``). float16 runs the float32 kernels on float32 copies.
 """
 from __future__ import annotations
 
