@@ -53,6 +53,8 @@ def _same(a, b):
 # inputs an op declares although the first backward never reads them, and why
 READ_LATER = {f"conv{nd}d": {0: "x is read by a second backward (retain_graph): the first one "
                                 "consumes the im2col columns the forward kept"} for nd in (1, 2, 3)}
+READ_LATER["cross_entropy"] = {0: "x is read by a create_graph backward only: the first-order "
+                                  "one uses the softmax the forward kept"}
 
 
 def _upstream(seed):

@@ -116,7 +116,9 @@ def cross_entropy_op(x, *, target, weight, ignore_index, reduction, label_smooth
     be, xp = x.backend, x.xp
     n, c = x.shape[:2]
     x3 = x.array.reshape(n, c, -1)
-    t2 = target.reshape(n, -1)
+    # a copy: the backward must see the targets of the forward even if the caller's target
+    # tensor is written in place meanwhile (n·d integers, cheap next to the logits)
+    t2 = target.reshape(n, -1).copy()
     kw = {"ignore_index": ignore_index, "label_smoothing": label_smoothing,
           "op": "cross_entropy"}
     with be.quiet_fp():  # inf/nan logits propagate silently, as in PyTorch
