@@ -225,18 +225,21 @@ def _forward_blas(axpy, xp, x, wt, grid, dtype):
 
 
 def _weight_blas(xp, x, gy5, grid, dtype):
-    """gw (c, mult, kp) by per-channel dots; junk positions pair x with zeros of gy, so the
-    result is exact when finite (the caller redoes a non-finite one the exact way)."""
+    """gw (c, mult, kp) by per-channel dots, one batched (c, 1, L) @ (c, L, 1) matmul per tap
+    and multiplier (one Python call each, not one per channel); junk positions pair x with
+    zeros of gy, so the result is exact when finite (the caller redoes a non-finite one the
+    exact way)."""
     n, c, mult = gy5.shape[:3]
     buf = grid.fill(xp, x.astype(dtype, copy=False), channel_major=True)
     buf = buf.reshape(c, len(grid.phases), n * grid.size)
     rows = _channel_rows(xp, grid, gy5, dtype)
     length = _length(grid, n)
-    segs = _segments(length)
-    gw = [[[sum(float(xp.dot(buf[ci, ph, off + s0:off + s1], rows[ci, j, s0:s1]))
-                for s0, s1 in segs) for ph, off in grid.tap_at]
-           for j in range(mult)] for ci in range(c)]
-    return xp.asarray(gw, dtype=dtype)
+    gw = xp.empty((c, mult, len(grid.tap_at)), dtype=dtype)
+    for j in range(mult):
+        r = rows[:, j, :length, None]                                   # (c, L, 1)
+        for t, (ph, off) in enumerate(grid.tap_at):
+            gw[:, j, t] = xp.matmul(buf[:, ph, None, off:off + length], r)[:, 0, 0]
+    return gw
 
 
 def _transpose_blas(axpy, xp, gy5, wt, grid, dtype, z):
