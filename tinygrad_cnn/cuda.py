@@ -242,8 +242,9 @@ def device_assert(ok, message: str, error=DeviceAssertError) -> None:
 
 def check_device_asserts() -> None:
     """Raise the first failed device-side assert (one sync per distinct check), then clear."""
-    if "tinygrad_cnn.backend.cupy_backend" in sys.modules:  # the CUDA kernels' own counters
-        sys.modules["tinygrad_cnn.backend.cupy_backend"].check_device_errors()
+    gpu = sys.modules.get("tinygrad_cnn.backend.cupy_backend")
+    if gpu is not None and gpu.xp is not None:  # the CUDA kernels' own error counters
+        gpu.check_device_errors()
     pending = list(_asserts.items())
     _asserts.clear()
     for message, (ok, error) in pending:

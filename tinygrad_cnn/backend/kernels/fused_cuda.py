@@ -300,8 +300,9 @@ def _error_counter(message):
 
 def check_device_errors():
     """Raise ValueError if a kernel counted bad values (class targets, probabilities) since the
-    last check, and reset the counters. Reads one counter per device and kind: a host
-    synchronisation, so call it where the host waits anyway (after ``.item()``, per epoch)."""
+    last check, and reset the counters: a host sync, made where the host waits anyway."""
+    if not _errors:  # no kernel has counted anything yet (nor imported CuPy)
+        return
     import cupy
     for (dev, message), counter in list(_errors.items()):
         with cupy.cuda.Device(dev):
