@@ -5,6 +5,7 @@ The fake device reports every host conversion of its arrays (``fake_backend.Fake
 must not make any, because on a GPU each one stalls the queue of kernels. A failure names
 the op and the line of ``tinygrad_cnn`` of every sync, first one first.
 """
+import sys
 import os
 import warnings
 
@@ -306,3 +307,16 @@ def test_a_tensor_made_from_a_device_array_stays_on_the_device():
     assert not log, _report(log)
     assert t.device == "fake:0" and u.device == "fake:0"
     assert np.array_equal(t.numpy(), arr.view(np.ndarray))
+
+
+def test_deferred_checks_need_no_cupy(monkeypatch):
+    """A machine without CuPy (CI): the GPU backend module may be loaded (tg.cuda.is_available
+    imports it) but CuPy is not; raising the deferred checks must not import it."""
+    from tinygrad_cnn.backend import cupy_backend
+    from tinygrad_cnn.backend.kernels import fused_cuda
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    monkeypatch.setattr(cupy_backend, "xp", None)
+    monkeypatch.setattr(fused_cuda, "_errors", {})
+    _clear_device_asserts()
+    tg.cuda.check_device_asserts()
+    assert tg.tensor([2.0]).item() == 2.0
