@@ -3,7 +3,8 @@
     python tools/bench_cnn.py [--repeats 15] [--device cpu|cuda]
 
 For every workload it first checks that our outputs and gradients match PyTorch's
-(float32), then times both (interleaved, median of the repeats) and prints ours / torch.
+(float32), then times both (interleaved step by step, median of the repeats) and
+prints ours / torch.
 It also prints the GFLOP/s our conv fwd+bwd achieves against NumPy's own matmul on the
 same GEMM shapes, and the peak traced memory (tracemalloc) of one conv fwd+bwd.
 """
@@ -123,7 +124,8 @@ def check(name, f, arrays):
                                    rtol=1e-3, err_msg=f"{name}: gradient {i}")
 
 
-def timed(lib, fn, f, arrays, repeats):
+def stepper(lib, fn, f, arrays):
+    """One timed fwd+bwd of ``f`` on fresh leaves of ``lib``, after a warm-up."""
     ts = _tensors(lib, arrays)
 
     def step():
@@ -133,14 +135,24 @@ def timed(lib, fn, f, arrays, repeats):
         out.sum().backward()
 
     step()  # warm-up
-    times = []
-    for _ in range(repeats):
+
+    def timed_step():
         gc.collect()
         _sync()
         t0 = time.perf_counter()
         step()
         _sync()
-        times.append(time.perf_counter() - t0)
+        return time.perf_counter() - t0
+    return timed_step
+
+
+def interleaved(steps, repeats):
+    """Run the steps in turn, ``repeats`` rounds: each round times every step once, so all
+    see the same machine load (a shared machine's load changes within seconds)."""
+    times = [[] for _ in steps]
+    for _ in range(repeats):
+        for ts, step in zip(times, steps):
+            ts.append(step())
     return times
 
 
@@ -233,10 +245,8 @@ def main():
         if args.only not in name:
             continue
         check(name, f, arrays)
-        ours, ref = [], []
-        for _ in range(3):  # interleave so both see the same machine load
-            ours += timed(tg, F, f, arrays, args.repeats // 3 or 1)
-            ref += timed(torch, TF, f, arrays, args.repeats // 3 or 1)
+        ours, ref = interleaved([stepper(tg, F, f, arrays), stepper(torch, TF, f, arrays)],
+                                args.repeats)
         a, b = statistics.median(ours) * 1e3, statistics.median(ref) * 1e3
         print(f"{name:<40} {a:8.2f} {b:9.2f} {a / b:5.2f}x")
         if name.startswith("conv2d") and DEVICE == "cpu":

@@ -60,7 +60,7 @@ def conv_forward(x, w, st, pad, d, g, keep_cols=None):
     n = x.shape[0]
     f = w.shape[0]
     if is_depthwise(x.shape[1], w.shape[1], g):
-        return depthwise_forward(xp, x, w, st, pad, d)
+        return depthwise_forward(xp, x, w, st, pad, d, keep_cols)
     lay = layout_for(x.shape, w.shape[2:], st, pad, d, g)
     w2 = w.reshape(g, f // g, -1)
     y = xp.empty((n, f) + lay.o, dtype=xp.result_type(x.dtype, w.dtype))
@@ -85,7 +85,7 @@ def conv_weight_forward(x, gy, k, st, pad, d, g, cols=None):
     n, c = x.shape[:2]
     f = gy.shape[1]
     if is_depthwise(c, c // g, g):
-        return depthwise_weight(xp, x, gy, k, st, pad, d)
+        return depthwise_weight(xp, x, gy, k, st, pad, d, cols)
     if n == 0:  # an empty batch contributes nothing (no chunk to sum over)
         return xp.zeros((f, c // g) + tuple(k), dtype=xp.result_type(x.dtype, gy.dtype))
     lay = layout_for(x.shape, k, st, pad, d, g)

@@ -201,12 +201,18 @@ def _axpy_tap(axpy, src, dst, length, a, offx, offy):
         axpy(src, dst, length, a, offx, 1, offy, 1)
 
 
-def _forward_blas(axpy, xp, x, wt, grid, dtype):
-    """y (n, c, mult, *o) by per-channel axpy over the taps; wt (c, mult, kp) on the host."""
+def _channel_phases(xp, x, grid, dtype):
+    """The channel-major phase buffers of x (n, c, *s) as (c, nph, n·size)."""
     n, c = x.shape[:2]
-    mult = wt.shape[1]
     buf = grid.fill(xp, x.astype(dtype, copy=False), channel_major=True)
-    buf = buf.reshape(c, len(grid.phases), n * grid.size)
+    return buf.reshape(c, len(grid.phases), n * grid.size)
+
+
+def _forward_blas(axpy, xp, buf, wt, grid, dtype):
+    """y (n, c, mult, *o) by per-channel axpy over the taps of the phase buffers ``buf``
+    (c, nph, n·size); wt (c, mult, kp) on the host."""
+    c, mult = wt.shape[:2]
+    n = buf.shape[2] // grid.size
     length = _length(grid, n)
     acc = xp.empty((c, mult, n * grid.size), dtype=dtype)
     wl = wt.tolist()  # host data: this path runs on NumPy only
@@ -224,14 +230,12 @@ def _forward_blas(axpy, xp, x, wt, grid, dtype):
     return out.transpose((2, 0, 1) + tuple(range(3, out.ndim)))
 
 
-def _weight_blas(xp, x, gy5, grid, dtype):
+def _weight_blas(xp, buf, gy5, grid, dtype):
     """gw (c, mult, kp) by per-channel dots, one batched (c, 1, L) @ (c, L, 1) matmul per tap
     and multiplier (one Python call each, not one per channel); junk positions pair x with
     zeros of gy, so the result is exact when finite (the caller redoes a non-finite one the
-    exact way)."""
+    exact way); buf: x's phase buffers (c, nph, n·size)."""
     n, c, mult = gy5.shape[:3]
-    buf = grid.fill(xp, x.astype(dtype, copy=False), channel_major=True)
-    buf = buf.reshape(c, len(grid.phases), n * grid.size)
     rows = _channel_rows(xp, grid, gy5, dtype)
     length = _length(grid, n)
     gw = xp.empty((c, mult, len(grid.tap_at)), dtype=dtype)
@@ -273,15 +277,21 @@ def _blocks(n, c, per_channel):
     return [(slice(i, i + 1), slice(j, min(j + cb, c))) for i in range(n) for j in range(0, c, cb)]
 
 
-def depthwise_forward(xp, x, w, st, pad, d):
-    """y (n, c·mult, *o) = x ⋆ w for a depthwise w (c·mult, 1, *k)."""
+def depthwise_forward(xp, x, w, st, pad, d, keep=None):
+    """y (n, c·mult, *o) = x ⋆ w for a depthwise w (c·mult, 1, *k). With ``keep`` (a dict)
+    the per-channel path leaves x's phase buffers in ``keep["cols"]`` for the weight
+    gradient, which then needs no second fill (the strided gather is a third of a stride-2
+    forward's time)."""
     n, c = x.shape[:2]
     mult = w.shape[0] // c
     grid = PhaseGrid(x.shape[2:], w.shape[2:], st, pad, d)
     dtype = xp.result_type(x.dtype, w.dtype)
     axpy = _axpy_for(xp, dtype, _length(grid, n))
     if axpy is not None:
-        y = _forward_blas(axpy, xp, x, w.reshape(c, mult, -1).astype(dtype), grid, dtype)
+        buf = _channel_phases(xp, x, grid, dtype)
+        y = _forward_blas(axpy, xp, buf, w.reshape(c, mult, -1).astype(dtype), grid, dtype)
+        if keep is not None:
+            keep["cols"] = buf
         return xp.ascontiguousarray(y).reshape((n, c * mult) + grid.o)
     wt = w.reshape(c, mult, -1, 1).astype(dtype, copy=False)        # (c, mult, kp, 1)
     y = xp.empty((n, c, mult) + grid.o, dtype=dtype)
@@ -300,8 +310,9 @@ def depthwise_forward(xp, x, w, st, pad, d):
     return y.reshape((n, c * mult) + grid.o)
 
 
-def depthwise_weight(xp, x, gy, k, st, pad, d):
-    """gw (c·mult, 1, *k) = Σ_{n,o} gy · window(x), one reduction per tap.
+def depthwise_weight(xp, x, gy, k, st, pad, d, kept=None):
+    """gw (c·mult, 1, *k) = Σ_{n,o} gy · window(x), one reduction per tap; ``kept``: the
+    forward's phase buffers of x, if it left them.
 
     With a finite chunk each tap is one batched (m, c) dot product of its contiguous slice
     with gy laid out on the grid rows (zero at the row ends); a chunk holding an Inf/NaN
@@ -320,7 +331,11 @@ def depthwise_weight(xp, x, gy, k, st, pad, d):
     gy5 = gy.reshape((n, c, mult) + grid.o)
     host = xp is _cpu.xp
     if _axpy_for(xp, dtype, _length(grid, n)) is not None:
-        fast = _weight_blas(xp, x, gy5, grid, dtype)
+        nph = len(grid.phases)
+        if not (isinstance(kept, xp.ndarray) and kept.dtype == dtype
+                and kept.shape == (c, nph, n * grid.size)):
+            kept = _channel_phases(xp, x, grid, dtype)
+        fast = _weight_blas(xp, kept, gy5, grid, dtype)
         if xp.isfinite(fast).all():  # else an Inf/NaN met a row end's zero: exact path
             return fast.reshape((c * mult, 1) + k)
     for bs, cs in _blocks(n, c, grid.per_channel(mult)):
