@@ -192,13 +192,36 @@ def _channel_rows(xp, grid, gy5, dtype):
     return rows.reshape(c, mult, n * grid.size)
 
 
-def _axpy_tap(axpy, src, dst, length, a, offx, offy):
-    """dst[offy : offy + length] += a · src[offx : offx + length]. BLAS skips the update
-    when a == 0, which would drop a 0 · Inf = NaN: such taps go through NumPy."""
-    if a == 0:
-        dst[offy:offy + length] += src[offx:offx + length] * a
-    else:
-        axpy(src, dst, length, a, offx, 1, offy, 1)
+def _axpy_plan(grid, length, skip_first):
+    """The axpy calls of one channel and filter, as (tap, phase, offset into the phase's
+    vector, offset into the channel's rows, count) tuples: every tap (but the first with
+    ``skip_first``), cut into BLAS_SEGMENT pieces. Flat, so the hot loop does one call per
+    entry and nothing else."""
+    return [(t, ph, off + s0, s0, s1 - s0)
+            for t, (ph, off) in enumerate(grid.tap_at) if t or not skip_first
+            for s0, s1 in _segments(length)]
+
+
+def _axpy_run(axpy, plan, weights, phases, rows, scatter):
+    """Run one channel and filter's plan: rows += w_t · phases[tap] (``scatter`` False), or
+    phases[tap] += w_t · rows. BLAS skips the update when w_t == 0, which would drop a
+    0 · Inf = NaN, so taps with a zero weight take NumPy's multiply-add."""
+    if scatter and 0.0 not in weights:  # the hot loops: one BLAS call per entry
+        for t, ph, ox, oy, cnt in plan:
+            axpy(rows, phases[ph], cnt, weights[t], oy, 1, ox, 1)
+        return
+    if 0.0 not in weights:
+        for t, ph, ox, oy, cnt in plan:
+            axpy(phases[ph], rows, cnt, weights[t], ox, 1, oy, 1)
+        return
+    for t, ph, ox, oy, cnt in plan:
+        src, dst = (rows, phases[ph]) if scatter else (phases[ph], rows)
+        if scatter:
+            ox, oy = oy, ox
+        if weights[t] == 0:
+            dst[oy:oy + cnt] += src[ox:ox + cnt] * weights[t]
+        else:
+            axpy(src, dst, cnt, weights[t], ox, 1, oy, 1)
 
 
 def _channel_phases(xp, x, grid, dtype):
@@ -217,15 +240,13 @@ def _forward_blas(axpy, xp, buf, wt, grid, dtype):
     acc = xp.empty((c, mult, n * grid.size), dtype=dtype)
     wl = wt.tolist()  # host data: this path runs on NumPy only
     ph0, off0 = grid.tap_at[0]
-    segs = _segments(length)
+    plan = _axpy_plan(grid, length, skip_first=True)
     for ci in range(c):
+        phases = list(buf[ci])
         for j in range(mult):
             a, wv = acc[ci, j], wl[ci][j]
-            xp.multiply(buf[ci, ph0, off0:off0 + length], wv[0], out=a[:length])
-            for t in range(1, len(grid.tap_at)):
-                ph, off = grid.tap_at[t]
-                for s0, s1 in segs:
-                    _axpy_tap(axpy, buf[ci, ph], a, s1 - s0, wv[t], off + s0, s0)
+            xp.multiply(phases[ph0][off0:off0 + length], wv[0], out=a[:length])
+            _axpy_run(axpy, plan, wv, phases, a, scatter=False)
     out = grid.real(acc.reshape(c, mult, n, grid.size)[..., :grid.q])   # (c, mult, n, *o)
     return out.transpose((2, 0, 1) + tuple(range(3, out.ndim)))
 
@@ -239,10 +260,13 @@ def _weight_blas(xp, buf, gy5, grid, dtype):
     rows = _channel_rows(xp, grid, gy5, dtype)
     length = _length(grid, n)
     gw = xp.empty((c, mult, len(grid.tap_at)), dtype=dtype)
+    vecdot = getattr(xp, "vecdot", None)  # NumPy >= 2: a dot per row, a little faster
     for j in range(mult):
-        r = rows[:, j, :length, None]                                   # (c, L, 1)
+        r = rows[:, j, :length]                                         # (c, L)
         for t, (ph, off) in enumerate(grid.tap_at):
-            gw[:, j, t] = xp.matmul(buf[:, ph, None, off:off + length], r)[:, 0, 0]
+            tap = buf[:, ph, off:off + length]
+            gw[:, j, t] = vecdot(tap, r) if vecdot else \
+                xp.matmul(tap[:, None], r[..., None])[:, 0, 0]
     return gw
 
 
@@ -255,13 +279,11 @@ def _transpose_blas(axpy, xp, gy5, wt, grid, dtype, z):
     buf = xp.zeros((c, nph, n * grid.size), dtype=dtype)
     length = _length(grid, n)
     wl = wt.tolist()  # host data: this path runs on NumPy only
-    segs = _segments(length)
+    plan = _axpy_plan(grid, length, skip_first=False)
     for ci in range(c):
+        phases = list(buf[ci])
         for j in range(mult):
-            for t, (ph, off) in enumerate(grid.tap_at):
-                for s0, s1 in segs:
-                    _axpy_tap(axpy, rows[ci, j], buf[ci, ph], s1 - s0, wl[ci][j][t], s0,
-                              off + s0)
+            _axpy_run(axpy, plan, wl[ci][j], phases, rows[ci, j], scatter=True)
     return grid.unfill(buf.reshape(c, nph, n, grid.size), z, channel_major=True)
 
 
