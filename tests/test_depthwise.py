@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tinygrad_cnn.ops import conv_depthwise as dw
+from tinygrad_cnn.ops import conv_depthwise_blas as dwb
 
 from test_conv import DEPTHWISE, NONFINITE, _edge_cells, _f
 from helpers import assert_close, check_op, rand, requires_torch
@@ -17,13 +18,13 @@ pytest.importorskip("scipy")
 def blas_path(monkeypatch):
     """Every depthwise call takes the per-channel path, and it is checked that it did."""
     calls = []
-    real = dw._axpy_for
+    real = dw.axpy_for
 
     def spy(xp, dtype, length):
-        f = real(xp, dtype, max(length, dw.BLAS_MIN_LENGTH))
+        f = real(xp, dtype, max(length, dwb.BLAS_MIN_LENGTH))
         calls.append(f is not None)
         return f
-    monkeypatch.setattr(dw, "_axpy_for", spy)
+    monkeypatch.setattr(dw, "axpy_for", spy)
     yield calls
     assert any(calls), "the per-channel BLAS path was never taken"
 
@@ -104,7 +105,7 @@ def test_blas_path_nonfinite_weight_agrees_with_chunk_path(stride, value, monkey
     import tinygrad_cnn as tg
     x, w, g = _nonfinite_case(stride, value, np.float64, value)
     fast = _run(tg, _f("conv2d"), x, w, g, stride)
-    monkeypatch.setattr(dw, "_axpy_for", lambda *a: None)
+    monkeypatch.setattr(dw, "axpy_for", lambda *a: None)
     chunk = _run(tg, _f("conv2d"), x, w, g, stride)
     for o, r, what in zip(fast, chunk, ["forward", "input grad", "weight grad"]):
         assert_close(o, r, 1e-12, 1e-12, what)
