@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import tinygrad_cnn as tg
+import tinygrad_cnn.functional as F
+
 from tinygrad_cnn.ops import conv_depthwise as dw
 from tinygrad_cnn.ops import conv_depthwise_blas as dwb
 
@@ -109,3 +112,30 @@ def test_blas_path_nonfinite_weight_agrees_with_chunk_path(stride, value, monkey
     chunk = _run(tg, _f("conv2d"), x, w, g, stride)
     for o, r, what in zip(fast, chunk, ["forward", "input grad", "weight grad"]):
         assert_close(o, r, 1e-12, 1e-12, what)
+
+
+@requires_torch
+@pytest.mark.parametrize("kw,gathers", [(dict(padding=1), 2), (dict(padding="same", dilation=2), 2),
+                                        (dict(padding=0), 3), (dict(stride=2, padding=1), 2)],
+                         ids=str)
+def test_one_gather_of_x_and_of_gy_per_step(kw, gathers, monkeypatch):
+    """The forward's phase buffers of x serve the weight gradient, and with "same" padding at
+    stride 1 one gather of gy serves both gradients (its padded grid is x's), as do gy's grid
+    rows at other strides; the numbers are PyTorch's either way."""
+    count = []
+
+    def spy(real):
+        def gather(*args):
+            count.append(real.__name__)
+            return real(*args)
+        return gather
+    for name in ("channel_phases", "channel_rows"):
+        monkeypatch.setattr(dw, name, spy(getattr(dw, name)))
+    check_op(lambda x, w: _f("conv2d")(x, w, groups=3, **kw),
+             inputs=[rand(2, 3, 7, 6, seed=1), rand(6, 1, 3, 3, seed=2)], gradcheck=False,
+             devices=())
+    count.clear()
+    x = tg.tensor(rand(2, 3, 7, 6, seed=1), requires_grad=True)
+    w = tg.tensor(rand(6, 1, 3, 3, seed=2), requires_grad=True)
+    F.conv2d(x, w, groups=3, **kw).sum().backward()
+    assert len(count) == gathers, count

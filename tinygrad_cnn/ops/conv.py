@@ -77,15 +77,16 @@ def conv_forward(x, w, st, pad, d, g, keep_cols=None):
     return y
 
 
-def conv_weight_forward(x, gy, k, st, pad, d, g, cols=None):
+def conv_weight_forward(x, gy, k, st, pad, d, g, cols=None, share=None):
     """gw (f, cg, *k) = Σ_{n,o} gy[n, f, o] · window(x)[n, c, o, k]; ``cols``: the forward's
-    kept (batch slice, columns) pairs, if any."""
+    kept (batch slice, columns) pairs, if any; ``share``: a dict in which a depthwise conv
+    leaves gy's layout for ``conv_transpose_forward`` (one gather of gy for both)."""
     be = backend_of(x)
     xp = be.xp
     n, c = x.shape[:2]
     f = gy.shape[1]
     if is_depthwise(c, c // g, g):
-        return depthwise_weight(xp, x, gy, k, st, pad, d, cols)
+        return depthwise_weight(xp, x, gy, k, st, pad, d, cols, share)
     if n == 0:  # an empty batch contributes nothing (no chunk to sum over)
         return xp.zeros((f, c // g) + tuple(k), dtype=xp.result_type(x.dtype, gy.dtype))
     lay = layout_for(x.shape, k, st, pad, d, g)
@@ -99,8 +100,9 @@ def conv_weight_forward(x, gy, k, st, pad, d, g, cols=None):
     return gw.reshape((f, c // g) + tuple(k))
 
 
-def conv_transpose_forward(gy, w, st, pad, d, g, size):
-    """z (n, c, *size) = the adjoint of conv in x, applied to gy.
+def conv_transpose_forward(gy, w, st, pad, d, g, size, share=None):
+    """z (n, c, *size) = the adjoint of conv in x, applied to gy (``share``: see
+    ``conv_weight_forward``).
 
     Stride 1 (and no more filters than channels, so its columns are no larger): the lecture
     notes' form, a full convolution of gy with the flipped, channel-swapped filter. Otherwise
@@ -114,7 +116,7 @@ def conv_transpose_forward(gy, w, st, pad, d, g, size):
     k = w.shape[2:]
     nd = len(k)
     if is_depthwise(cg * g, cg, g):
-        return depthwise_transpose(xp, gy, w, st, pad, d, g, size)
+        return depthwise_transpose(xp, gy, w, st, pad, d, g, size, share)
     full = tuple((dd * (kk - 1) - pb, dd * (kk - 1) - pa) for kk, dd, (pb, pa) in zip(k, d, pad))
     if all(s == 1 for s in st) and f <= cg * g and all(a >= 0 and b >= 0 for a, b in full) \
             and all(o + a + b - dd * (kk - 1) == si for o, (a, b), dd, kk, si
@@ -161,11 +163,12 @@ def _register(nd):
         def backward(gy):
             # the weight gradient first: it consumes (and so frees) the forward's columns
             cols = saved.pop("cols", None)
+            share = {} if x.requires_grad else None  # gy's layout, gathered once for both
             gw = conv_w(x, gy, stride=stride, pad=pad, dilation=dilation, groups=groups,
-                        ksize=w.shape[2:], cols=cols) if w.requires_grad else None
+                        ksize=w.shape[2:], cols=cols, share=share) if w.requires_grad else None
             del cols
             gx = conv_t(gy, w, stride=stride, pad=pad, dilation=dilation, groups=groups,
-                        size=x.shape[2:]) if x.requires_grad else None
+                        size=x.shape[2:], share=share) if x.requires_grad else None
             return (gx, gw) + _bias_grad(gy, bias, nd)
 
         # keep the im2col columns for the weight gradient when one will be wanted
@@ -179,7 +182,7 @@ def _register(nd):
     @register(f"conv_transpose{nd}d",
               rule=f"gx = {name}(gy, w); gw = {name}_weight(gy, x); {gbias}",
               saves=("w for gx", "x for gw"))
-    def conv_t(x, w, *bias, stride, pad, dilation, groups, size):
+    def conv_t(x, w, *bias, stride, pad, dilation, groups, size, share=None):
         def backward(gy):
             gx = conv(gy, w, stride=stride, pad=pad, dilation=dilation,
                       groups=groups) if x.requires_grad else None
@@ -189,13 +192,13 @@ def _register(nd):
 
         with x.backend.quiet_fp():
             z = conv_transpose_forward(x.array, w.array, stride, pad, dilation, groups,
-                                       size)
+                                       size, share)
         return _add_bias(z, bias, nd), backward
 
     # g: the conv's output gradient; this op's output is the filter gradient
     @register(f"{name}_weight", rule=f"gx = conv_transpose{nd}d(g, gy); gg = {name}(x, gy)",
               saves=("g for gx", "x for gg"))
-    def conv_w(x, g, *, stride, pad, dilation, groups, ksize, cols=None):
+    def conv_w(x, g, *, stride, pad, dilation, groups, ksize, cols=None, share=None):
         def backward(gy):
             gx = conv_t(g, gy, stride=stride, pad=pad, dilation=dilation, groups=groups,
                         size=x.shape[2:]) if x.requires_grad else None
@@ -205,7 +208,7 @@ def _register(nd):
 
         with x.backend.quiet_fp():
             gw = conv_weight_forward(x.array, g.array, ksize, stride, pad, dilation,
-                                     groups, cols)
+                                     groups, cols, share)
         return gw, backward
 
     return conv, conv_t, conv_w

@@ -27,6 +27,7 @@ from ..backend import numpy_backend as _cpu
 from .conv_depthwise_blas import (
     axpy_for,
     channel_phases,
+    channel_rows,
     forward_blas,
     channel_length,
     transpose_blas,
@@ -59,18 +60,36 @@ def _blocks(n, c, per_channel):
     return [(slice(i, i + 1), slice(j, min(j + cb, c))) for i in range(n) for j in range(0, c, cb)]
 
 
-def depthwise_forward(xp, x, w, st, pad, d, keep=None):
+def _full_pad(k, pad, d):
+    """Per dim (before, after): the padding of gy whose stride-1 correlation with the flipped
+    filter is the conv's input gradient."""
+    return tuple((dd * (kk - 1) - pb, dd * (kk - 1) - pa) for kk, dd, (pb, pa) in zip(k, d, pad))
+
+
+def _gathers(st, full):
+    """True when the input gradient is a stride-1 correlation of gy (``full``: _full_pad),
+    else it spreads gy's grid rows."""
+    return all(s == 1 for s in st) and all(a >= 0 and b >= 0 for a, b in full)
+
+
+def _fits(buf, xp, dtype, shape):
+    """True when ``buf`` is a phase buffer of this backend, dtype and shape."""
+    return isinstance(buf, xp.ndarray) and buf.dtype == dtype and buf.shape == shape
+
+
+def depthwise_forward(xp, x, w, st, pad, d, keep=None, phases=None):
     """y (n, c·mult, *o) = x ⋆ w for a depthwise w (c·mult, 1, *k). With ``keep`` (a dict)
     the per-channel path leaves x's phase buffers in ``keep["cols"]`` for the weight
     gradient, which then needs no second fill (the strided gather is a third of a stride-2
-    forward's time)."""
+    forward's time); ``phases``: x's phase buffers, when the caller has them."""
     n, c = x.shape[:2]
     mult = w.shape[0] // c
     grid = PhaseGrid(x.shape[2:], w.shape[2:], st, pad, d)
     dtype = xp.result_type(x.dtype, w.dtype)
     axpy = axpy_for(xp, dtype, channel_length(grid, n))
     if axpy is not None:
-        buf = channel_phases(xp, x, grid, dtype)
+        buf = phases if _fits(phases, xp, dtype, (c, len(grid.phases), n * grid.size)) \
+            else channel_phases(xp, x, grid, dtype)
         y = forward_blas(axpy, xp, buf, w.reshape(c, mult, -1).astype(dtype), grid, dtype)
         if keep is not None:
             keep["cols"] = buf
@@ -92,9 +111,31 @@ def depthwise_forward(xp, x, w, st, pad, d, keep=None):
     return y.reshape((n, c * mult) + grid.o)
 
 
-def depthwise_weight(xp, x, gy, k, st, pad, d, kept=None):
+def _shared_gy_rows(xp, gy, grid, k, pad, d, dtype, share):
+    """gy on x's grid rows (c·mult, 1, >= L) for the weight gradient, cut from the phase
+    buffer of gy that the stride-1 input gradient correlates (which is left in
+    ``share["gy"]``), or None where the two layouts differ.
+
+    With "same" padding (pads summing to d·(k-1) per dim) gy's fully padded grid has x's
+    padded grid's shape, and gy sits in it shifted by the full padding: the rows are that
+    buffer read from the shift on, its padding zeros falling exactly on the rows' junk. One
+    strided gather of gy then serves both gradients."""
+    full = _full_pad(k, pad, d)
+    if not _gathers(grid.st, full):
+        return None
+    ggrid = PhaseGrid(gy.shape[2:], k, grid.st, full, d)
+    shift = sum(pb * g for (pb, _), g in zip(full, grid.G))
+    if (ggrid.Q, ggrid.size) != (grid.Q, grid.size) or shift > grid.size - grid.q:
+        return None
+    buf = channel_phases(xp, gy, ggrid, dtype)                          # (f, 1, n·size)
+    share["gy"] = buf
+    return buf[:, 0, shift:]
+
+
+def depthwise_weight(xp, x, gy, k, st, pad, d, kept=None, share=None):
     """gw (c·mult, 1, *k) = Σ_{n,o} gy · window(x), one reduction per tap; ``kept``: the
-    forward's phase buffers of x, if it left them.
+    forward's phase buffers of x, if it left them; ``share`` (a dict): where gy's phase
+    buffer is left for the input gradient (``depthwise_transpose``), when it can use it.
 
     With a finite chunk each tap is one batched (m, c) dot product of its contiguous slice
     with gy laid out on the grid rows (zero at the row ends); a chunk holding an Inf/NaN
@@ -113,11 +154,14 @@ def depthwise_weight(xp, x, gy, k, st, pad, d, kept=None):
     gy5 = gy.reshape((n, c, mult) + grid.o)
     host = xp is _cpu.xp
     if axpy_for(xp, dtype, channel_length(grid, n)) is not None:
-        nph = len(grid.phases)
-        if not (isinstance(kept, xp.ndarray) and kept.dtype == dtype
-                and kept.shape == (c, nph, n * grid.size)):
+        if not _fits(kept, xp, dtype, (c, len(grid.phases), n * grid.size)):
             kept = channel_phases(xp, x, grid, dtype)
-        fast = weight_blas(xp, kept, gy5, grid, dtype)
+        rows = None if share is None else _shared_gy_rows(xp, gy, grid, k, pad, d, dtype, share)
+        if rows is None:
+            rows = channel_rows(xp, grid, gy5, dtype)
+            if share is not None and not _gathers(st, _full_pad(k, pad, d)):
+                share["rows"] = rows  # the input gradient spreads the same rows
+        fast = weight_blas(xp, kept, rows.reshape(c, mult, -1), grid, dtype)
         if xp.isfinite(fast).all():  # else an Inf/NaN met a row end's zero: exact path
             return fast.reshape((c * mult, 1) + k)
     for bs, cs in _blocks(n, c, grid.per_channel(mult)):
@@ -139,18 +183,20 @@ def depthwise_weight(xp, x, gy, k, st, pad, d, kept=None):
     return gw.reshape((c * mult, 1) + k)
 
 
-def depthwise_transpose(xp, gy, w, st, pad, d, c, size):
-    """z (n, c, *size): the adjoint in x, each gy value spread over its window times w."""
+def depthwise_transpose(xp, gy, w, st, pad, d, c, size, share=None):
+    """z (n, c, *size): the adjoint in x, each gy value spread over its window times w;
+    ``share``: the dict the weight gradient may have left gy's phase buffer in."""
     n, f = gy.shape[:2]
     mult = f // c
     k = w.shape[2:]
-    full = tuple((dd * (kk - 1) - pb, dd * (kk - 1) - pa) for kk, dd, (pb, pa) in zip(k, d, pad))
-    if all(s == 1 for s in st) and all(a >= 0 and b >= 0 for a, b in full):
+    full = _full_pad(k, pad, d)
+    if _gathers(st, full):
         # stride 1: the correlation of each gy channel with its flipped filter (a gather,
         # no scatter adds), then the mult filters of a channel summed
         nd = len(k)
         wf = xp.ascontiguousarray(w[(slice(None), slice(None)) + (slice(None, None, -1),) * nd])
-        z = depthwise_forward(xp, gy, wf, st, full, d)                   # (n, c·mult, *size)
+        phases = share.pop("gy", None) if share is not None else None
+        z = depthwise_forward(xp, gy, wf, st, full, d, phases=phases)  # (n, c·mult, *size)
         return z if mult == 1 else z.reshape((n, c, mult) + tuple(size)).sum(axis=2)
     grid = PhaseGrid(size, w.shape[2:], st, pad, d)
     dtype = xp.result_type(gy.dtype, w.dtype)
@@ -159,8 +205,10 @@ def depthwise_transpose(xp, gy, w, st, pad, d, c, size):
     gy5 = gy.reshape((n, c, mult) + grid.o)
     axpy = axpy_for(xp, dtype, channel_length(grid, n))
     if axpy is not None and xp.isfinite(w).all():  # host data (the path is NumPy only)
-        return transpose_blas(axpy, xp, gy5.astype(dtype, copy=False), wt[..., 0], grid,
-                               dtype, z)
+        rows = share.pop("rows", None) if share is not None else None
+        if not _fits(rows, xp, dtype, (c, mult, n * grid.size)):
+            rows = channel_rows(xp, grid, gy5, dtype)
+        return transpose_blas(axpy, xp, rows, wt[..., 0], grid, dtype, z)
     for bs, cs in _blocks(n, c, grid.per_channel(mult)):
         g5 = gy5[bs, cs]
         m, cb = g5.shape[:2]

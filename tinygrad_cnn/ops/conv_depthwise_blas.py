@@ -44,7 +44,7 @@ def _segments(length):
     return [(i, min(i + step, length)) for i in range(0, length, step)]
 
 
-def _channel_rows(xp, grid, gy5, dtype):
+def channel_rows(xp, grid, gy5, dtype):
     """gy5 (n, c, mult, *o) on the grid rows, channel-major: (c, mult, n·size), zeros at
     the row ends and beyond q (so junk positions contribute nothing)."""
     n, c, mult = gy5.shape[:3]
@@ -114,13 +114,14 @@ def forward_blas(axpy, xp, buf, wt, grid, dtype):
     return out.transpose((2, 0, 1) + tuple(range(3, out.ndim)))
 
 
-def weight_blas(xp, buf, gy5, grid, dtype):
-    """gw (c, mult, kp) by per-channel dots, one batched (c, 1, L) @ (c, L, 1) matmul per tap
-    and multiplier (one Python call each, not one per channel); junk positions pair x with
+def weight_blas(xp, buf, rows, grid, dtype):
+    """gw (c, mult, kp) by per-channel dots, one vecdot (or batched matmul) per tap and
+    multiplier (one Python call each, not one per channel); junk positions pair x with
     zeros of gy, so the result is exact when finite (the caller redoes a non-finite one the
-    exact way); buf: x's phase buffers (c, nph, n·size)."""
-    n, c, mult = gy5.shape[:3]
-    rows = _channel_rows(xp, grid, gy5, dtype)
+    exact way); buf: x's phase buffers (c, nph, n·size); rows: gy on the grid rows
+    (c, mult, >= L), as ``channel_rows`` lays them out."""
+    c, mult = rows.shape[:2]
+    n = buf.shape[2] // grid.size
     length = channel_length(grid, n)
     gw = xp.empty((c, mult, len(grid.tap_at)), dtype=dtype)
     vecdot = getattr(xp, "vecdot", None)  # NumPy >= 2: a dot per row, a little faster
@@ -133,11 +134,12 @@ def weight_blas(xp, buf, gy5, grid, dtype):
     return gw
 
 
-def transpose_blas(axpy, xp, gy5, wt, grid, dtype, z):
-    """The spread into z (n, c, *size) by per-channel axpy into the phase buffers; needs a
-    finite w (w·0 at the row ends would be NaN)."""
-    n, c, mult = gy5.shape[:3]
-    rows = _channel_rows(xp, grid, gy5, dtype)
+def transpose_blas(axpy, xp, rows, wt, grid, dtype, z):
+    """The spread into z (n, c, *size) by per-channel axpy into the phase buffers; rows: gy
+    on the grid rows (``channel_rows``); needs a finite w (w·0 at the row ends would be
+    NaN)."""
+    n, c = z.shape[:2]
+    mult = rows.shape[1]
     nph = len(grid.phases)
     buf = xp.zeros((c, nph, n * grid.size), dtype=dtype)
     length = channel_length(grid, n)
