@@ -93,7 +93,7 @@ def depthwise_forward(xp, x, w, st, pad, d, keep=None, phases=None):
         y = forward_blas(axpy, xp, buf, w.reshape(c, mult, -1).astype(dtype), grid, dtype)
         if keep is not None:
             keep["cols"] = buf
-        return xp.ascontiguousarray(y).reshape((n, c * mult) + grid.o)
+        return y
     wt = w.reshape(c, mult, -1, 1).astype(dtype, copy=False)        # (c, mult, kp, 1)
     y = xp.empty((n, c, mult) + grid.o, dtype=dtype)
     for bs, cs in _blocks(n, c, grid.per_channel(mult)):

@@ -95,23 +95,26 @@ def channel_phases(xp, x, grid, dtype):
 
 
 def forward_blas(axpy, xp, buf, wt, grid, dtype):
-    """y (n, c, mult, *o) by per-channel axpy over the taps of the phase buffers ``buf``
-    (c, nph, n·size); wt (c, mult, kp) on the host."""
+    """y (n, c·mult, *o) by per-channel axpy over the taps of the phase buffers ``buf``
+    (c, nph, n·size); wt (c, mult, kp) on the host. One channel's accumulator is reused for
+    all (it stays in cache) and copied into y as soon as its taps are done."""
     c, mult = wt.shape[:2]
     n = buf.shape[2] // grid.size
     length = channel_length(grid, n)
-    acc = xp.empty((c, mult, n * grid.size), dtype=dtype)
+    y = xp.empty((n, c, mult) + grid.o, dtype=dtype)
+    acc = xp.empty(n * grid.size, dtype=dtype)
+    out = grid.real(acc.reshape(n, grid.size)[:, :grid.q])              # (n, *o), a view
     wl = wt.tolist()  # host data: this path runs on NumPy only
     ph0, off0 = grid.tap_at[0]
     plan = _axpy_plan(grid, length, skip_first=True)
     for ci in range(c):
         phases = list(buf[ci])
         for j in range(mult):
-            a, wv = acc[ci, j], wl[ci][j]
-            xp.multiply(phases[ph0][off0:off0 + length], wv[0], out=a[:length])
-            _axpy_run(axpy, plan, wv, phases, a, scatter=False)
-    out = grid.real(acc.reshape(c, mult, n, grid.size)[..., :grid.q])   # (c, mult, n, *o)
-    return out.transpose((2, 0, 1) + tuple(range(3, out.ndim)))
+            wv = wl[ci][j]
+            xp.multiply(phases[ph0][off0:off0 + length], wv[0], out=acc[:length])
+            _axpy_run(axpy, plan, wv, phases, acc, scatter=False)
+            y[:, ci, j] = out
+    return y.reshape((n, c * mult) + grid.o)
 
 
 def weight_blas(xp, buf, rows, grid, dtype):
