@@ -185,7 +185,9 @@ CHUNKED = [
 @pytest.mark.parametrize("name,xs,ws,kw", CHUNKED, ids=lambda v: str(v).replace(" ", ""))
 def test_one_sample_chunks_match_torch(monkeypatch, name, xs, ws, kw):
     from tinygrad_cnn.backend.kernels import conv_numpy
+    from tinygrad_cnn.ops import conv as conv_ops
     monkeypatch.setattr(conv_numpy, "COLS_BUDGET", 1)
+    monkeypatch.setattr(conv_ops, "KEEP_COLS_MAX_RATIO", 16)  # the kept chunks, both layouts
     check_op(lambda x, w: _f(name)(x, w, **kw), inputs=[rand(*xs, seed=1), rand(*ws, seed=2)],
              gradcheck=False)
 
@@ -195,6 +197,8 @@ def test_weight_gradient_reuses_the_forward_chunks_when_the_budget_changes(monke
     """A GPU's budget follows its free memory, so the backward may cut the batch differently
     from the forward: the kept columns carry their own batch slices."""
     from tinygrad_cnn.backend.kernels import conv_numpy
+    from tinygrad_cnn.ops import conv as conv_ops
+    monkeypatch.setattr(conv_ops, "KEEP_COLS_MAX_RATIO", 16)  # 3×3 columns kept at stride 1
 
     def grads(budget_before, budget_after):
         x = tg.tensor(rand(5, 2, 7, 6, seed=1), requires_grad=True)
@@ -392,8 +396,9 @@ def test_conv_transpose_output_padding_below_dilation_matches_torch(kw):
 
 @requires_torch
 def test_wide_kernels_rebuild_their_columns_in_the_backward(monkeypatch):
-    """A 9×9 conv's columns are 81× its input: they are not kept for the weight gradient
-    (memory), which rebuilds them instead, with the same numbers."""
+    """A 9×9 conv's columns are 81× its input, a stride-1 3×3 conv's 9×: they are not kept
+    for the weight gradient (memory), which rebuilds them instead, with the same numbers; a
+    stride-2 3×3 conv's (2.25×) are kept."""
     from tinygrad_cnn.ops import conv as conv_ops
     seen = []
     original = conv_ops.conv_weight_forward
@@ -410,5 +415,8 @@ def test_wide_kernels_rebuild_their_columns_in_the_backward(monkeypatch):
     seen.clear()
     x = tg.tensor(rand(2, 3, 10, 9, seed=1))
     w = tg.tensor(rand(4, 3, 3, 3, seed=2), requires_grad=True)
-    F.conv2d(x, w, padding=1).sum().backward()   # 3×3: 9× the input, kept
+    F.conv2d(x, w, padding=1).sum().backward()   # 3×3: 9× the input, rebuilt
+    assert seen and seen[0] is None
+    seen.clear()
+    F.conv2d(x, w, stride=2, padding=1).sum().backward()   # 2.25× the input, kept
     assert seen and seen[0] is not None
